@@ -1,0 +1,242 @@
+"""Compiled read-only queries on the arena, the invariant checker, and the
+rehash used when the id table grows.  Units: ticks, lots."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import _layout as Y
+from . import codes as C
+from ._kernel import _hash_pos
+
+
+@njit(cache=True)
+def _tables(arena):
+    ord_cap = arena[Y.H_ORD_CAP]
+    orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
+    lvl_cap = arena[Y.H_LVL_CAP]
+    levels = arena[arena[Y.H_LVL_OFF]:arena[Y.H_LVL_OFF] + lvl_cap * Y.N_LVL].reshape((lvl_cap, Y.N_LVL))
+    n_books = arena[Y.H_NBOOKS]
+    books = arena[arena[Y.H_BOOK_OFF]:arena[Y.H_BOOK_OFF] + n_books * Y.N_BOOK].reshape((n_books, Y.N_BOOK))
+    lad_cap = arena[Y.H_LAD_CAP]
+    ladder = arena[arena[Y.H_LAD_OFF]:arena[Y.H_LAD_OFF] + lad_cap * Y.N_LAD].reshape((lad_cap, Y.N_LAD))
+    hash_cap = arena[Y.H_HASH_CAP]
+    htab = arena[arena[Y.H_HASH_OFF]:arena[Y.H_HASH_OFF] + hash_cap * Y.N_HASH].reshape((hash_cap, Y.N_HASH))
+    return orders, levels, books, ladder, htab
+
+
+@njit(cache=True)
+def best(arena, book, side):
+    """(price, qty) of the best level on ``side`` of ``book``; (0, 0) if empty."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    n = books[book, Y.B_NLEV + side]
+    if n == 0:
+        return 0, 0
+    lv = ladder[books[book, Y.B_LOFF + side] + n - 1, 1]
+    return levels[lv, Y.L_PRICE], levels[lv, Y.L_QTY]
+
+
+@njit(cache=True)
+def l2(arena, book, n, out):
+    """Top ``n`` levels into ``out`` (4, n): bid px, bid qty, ask px, ask qty,
+    best first, zero padded."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    out[:, :] = 0
+    for side in range(2):
+        nl = books[book, Y.B_NLEV + side]
+        loff = books[book, Y.B_LOFF + side]
+        for k in range(min(n, nl)):
+            lv = ladder[loff + nl - 1 - k, 1]
+            out[2 * side, k] = levels[lv, Y.L_PRICE]
+            out[2 * side + 1, k] = levels[lv, Y.L_QTY]
+
+
+@njit(cache=True)
+def depth_within(arena, book, bps):
+    """(bid_lots, ask_lots) within ``bps`` basis points of the mid
+    (inclusive); see ``codes`` for the exact integer rule.  O(levels in range)."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    nb = books[book, Y.B_NLEV + C.BUY]
+    na = books[book, Y.B_NLEV + C.SELL]
+    if nb == 0 and na == 0:
+        return 0, 0
+    bb = levels[ladder[books[book, Y.B_LOFF + C.BUY] + nb - 1, 1], Y.L_PRICE] if nb > 0 else 0
+    ba = levels[ladder[books[book, Y.B_LOFF + C.SELL] + na - 1, 1], Y.L_PRICE] if na > 0 else 0
+    if nb > 0 and na > 0:
+        m2 = bb + ba
+    elif nb > 0:
+        m2 = 2 * bb
+    else:
+        m2 = 2 * ba
+    tol = bps * m2
+    out_b = 0
+    loff = books[book, Y.B_LOFF + C.BUY]
+    for k in range(loff + nb - 1, loff - 1, -1):
+        lv = ladder[k, 1]
+        if (m2 - 2 * levels[lv, Y.L_PRICE]) * 10000 > tol:
+            break
+        out_b += levels[lv, Y.L_QTY]
+    out_a = 0
+    loff = books[book, Y.B_LOFF + C.SELL]
+    for k in range(loff + na - 1, loff - 1, -1):
+        lv = ladder[k, 1]
+        if (2 * levels[lv, Y.L_PRICE] - m2) * 10000 > tol:
+            break
+        out_a += levels[lv, Y.L_QTY]
+    return out_b, out_a
+
+
+@njit(cache=True)
+def live_orders(arena, book, out):
+    """Write the live orders of ``book`` into ``out`` (n, 5): id, side,
+    price, qty, account; bids best first then asks best first, FIFO within
+    a level.  Returns the row count."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    r = 0
+    for side in range(2):
+        nl = books[book, Y.B_NLEV + side]
+        loff = books[book, Y.B_LOFF + side]
+        for k in range(loff + nl - 1, loff - 1, -1):
+            o = levels[ladder[k, 1], Y.L_HEAD]
+            while o >= 0:
+                out[r, 0] = orders[o, Y.O_ID]
+                out[r, 1] = side
+                out[r, 2] = orders[o, Y.O_PRICE]
+                out[r, 3] = orders[o, Y.O_QTY]
+                out[r, 4] = orders[o, Y.O_ACCT]
+                r += 1
+                o = orders[o, Y.O_NEXT]
+    return r
+
+
+@njit(cache=True)
+def rehash(arena, new_htab):
+    """Insert every live order id into the empty table ``new_htab``."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    mask = new_htab.shape[0] - 1
+    n = 0
+    for o in range(orders.shape[0]):
+        if orders[o, Y.O_BOOK] >= 0:
+            oid = orders[o, Y.O_ID]
+            h = _hash_pos(oid, mask)
+            while new_htab[h, 0] != 0:
+                h = (h + 1) & mask
+            new_htab[h, 0] = oid
+            new_htab[h, 1] = o
+            n += 1
+    return n
+
+
+# error codes of check(); messages in engine.CHECK_MESSAGES
+@njit(cache=True)
+def check(arena):
+    """Verify every invariant of the arena; return (0, 0, 0) if all hold,
+    else (code, book, detail).  O(orders + levels + hash capacity)."""
+    orders, levels, books, ladder, htab = _tables(arena)
+    ord_cap = orders.shape[0]
+    lvl_cap = levels.shape[0]
+    seen = np.zeros(ord_cap, np.int8)
+    n_orders = 0
+    n_levels = 0
+    for b in range(books.shape[0]):
+        for side in range(2):
+            nl = books[b, Y.B_NLEV + side]
+            loff = books[b, Y.B_LOFF + side]
+            if nl < 0 or nl > books[b, Y.B_LCAP + side]:
+                return 1, b, side                       # ladder overflow
+            side_orders = 0
+            for k in range(loff, loff + nl):
+                lv = ladder[k, 1]
+                if lv < 0 or lv >= lvl_cap or levels[lv, Y.L_BOOK] != b or levels[lv, Y.L_SIDE] != side:
+                    return 2, b, k                      # ladder points to a foreign level
+                px = levels[lv, Y.L_PRICE]
+                key = px if side == C.BUY else -px
+                if ladder[k, 0] != key:
+                    return 3, b, px                     # key does not match price
+                if k > loff and ladder[k - 1, 0] >= key:
+                    return 4, b, px                     # ladder not strictly sorted
+                if px < 1 or px > books[b, Y.B_MAX_PRICE]:
+                    return 5, b, px                     # price off range
+                tot = 0
+                cnt = 0
+                prev = -1
+                last_seq = -1
+                o = levels[lv, Y.L_HEAD]
+                while o >= 0:
+                    if o >= ord_cap or seen[o] != 0:
+                        return 6, b, o                  # order in two places / cycle
+                    seen[o] = 1
+                    if orders[o, Y.O_BOOK] != b or orders[o, Y.O_SIDE] != side or orders[o, Y.O_PRICE] != px or orders[o, Y.O_LEVEL] != lv:
+                        return 7, b, orders[o, Y.O_ID]  # order fields disagree with its level
+                    if orders[o, Y.O_PREV] != prev:
+                        return 8, b, orders[o, Y.O_ID]  # broken back link
+                    if orders[o, Y.O_QTY] < 1:
+                        return 9, b, orders[o, Y.O_ID]  # non-positive resting qty
+                    if orders[o, Y.O_SEQ] <= last_seq:
+                        return 10, b, orders[o, Y.O_ID]  # FIFO violated
+                    last_seq = orders[o, Y.O_SEQ]
+                    tot += orders[o, Y.O_QTY]
+                    cnt += 1
+                    prev = o
+                    o = orders[o, Y.O_NEXT]
+                if levels[lv, Y.L_TAIL] != prev:
+                    return 11, b, px                    # tail mismatch
+                if cnt == 0 or cnt != levels[lv, Y.L_COUNT] or tot != levels[lv, Y.L_QTY]:
+                    return 12, b, px                    # level totals wrong / empty level
+                side_orders += cnt
+                n_levels += 1
+            if side_orders != books[b, Y.B_NORD + side]:
+                return 13, b, side                      # order count wrong
+            n_orders += side_orders
+        nb = books[b, Y.B_NLEV + C.BUY]
+        na = books[b, Y.B_NLEV + C.SELL]
+        if nb > 0 and na > 0:
+            bb = levels[ladder[books[b, Y.B_LOFF + C.BUY] + nb - 1, 1], Y.L_PRICE]
+            ba = levels[ladder[books[b, Y.B_LOFF + C.SELL] + na - 1, 1], Y.L_PRICE]
+            if bb >= ba:
+                return 14, b, bb                        # crossed book
+    if n_orders != arena[Y.H_ORD_LIVE]:
+        return 15, -1, n_orders                         # live count wrong
+    if n_levels != arena[Y.H_LVL_LIVE]:
+        return 16, -1, n_levels
+    # every live slot is in a level; every free slot is on the free list
+    for o in range(ord_cap):
+        if (orders[o, Y.O_BOOK] >= 0) != (seen[o] == 1):
+            return 17, orders[o, Y.O_BOOK], o           # order lost / stray
+    nfree = 0
+    o = arena[Y.H_ORD_FREE]
+    while o >= 0:
+        if orders[o, Y.O_BOOK] != -1 or nfree > ord_cap:
+            return 18, -1, o                            # free list corrupt
+        nfree += 1
+        o = orders[o, Y.O_NEXT]
+    if nfree + n_orders != ord_cap:
+        return 19, -1, nfree
+    nfree = 0
+    lv = arena[Y.H_LVL_FREE]
+    while lv >= 0:
+        if levels[lv, Y.L_BOOK] != -1 or nfree > lvl_cap:
+            return 20, -1, lv
+        nfree += 1
+        lv = levels[lv, Y.L_NEXT_FREE]
+    if nfree + n_levels != lvl_cap:
+        return 21, -1, nfree
+    # the id table maps exactly the live orders
+    mask = htab.shape[0] - 1
+    nh = 0
+    for h in range(htab.shape[0]):
+        oid = htab[h, 0]
+        if oid != 0:
+            nh += 1
+            o = htab[h, 1]
+            if o < 0 or o >= ord_cap or orders[o, Y.O_BOOK] < 0 or orders[o, Y.O_ID] != oid:
+                return 22, -1, oid                      # hash points to a wrong slot
+            # reachable from its home position without crossing an empty cell
+            p = _hash_pos(oid, mask)
+            while p != h:
+                if htab[p, 0] == 0:
+                    return 23, -1, oid
+                p = (p + 1) & mask
+    if nh != n_orders or nh != arena[Y.H_HASH_COUNT]:
+        return 24, -1, nh
+    return 0, 0, 0
