@@ -1,24 +1,28 @@
 """The compiled matching kernel: price-time priority, L3, many books.
 
-``run(arena, msgs, start, stop)`` processes ``msgs[start:stop]`` (an (n, 9)
-int64 matrix, see ``codes.MSG_FIELDS``) against the engine state held in
-``arena`` (see ``_layout``) and appends fills and order events to the
-arena's output buffers.  Semantics: ``codes`` module docstring; the readable
-twin is ``reference.ReferenceEngine``.
+``run(arena, msgs, start, stop, fills, events)`` processes
+``msgs[start:stop]`` (an (n, 9) int64 matrix, see ``codes.MSG_FIELDS``)
+against the engine state held in ``arena`` (see ``_layout``) and appends
+fill rows to ``fills`` and order-event rows to ``events`` (int64 matrices
+shaped like ``FILL_DTYPE`` / ``EVENT_DTYPE`` records) from the row counts
+kept in the arena header.  Semantics: ``codes`` module docstring; the
+readable twin is ``reference.ReferenceEngine``.
 
-The whole message loop -- validation, matching, resting, cancelling -- is one
-function body on purpose: every call between compiled functions that passes
-arrays costs reference counting, which measured 44M msgs/s as one body vs 6M
-as a chain of helpers.  The only helpers are scalar (``_hash_pos``).
+The message loop -- validation, matching, resting, cancelling -- is one
+compiled body.  The small pieces it uses in several places (drop a level,
+unlink an order, hash operations) are written as ``inline="always"``
+functions: numba splices them into the body at the IR level, so there is no
+call boundary and no reference counting per use, which matters (a chain of
+real calls that pass arrays measured 6M msgs/s against 44M as one body).
 
 Capacity is checked **before** a message changes anything: when a table is
 full or an output buffer could overflow, ``run`` returns ``(status, i)`` with
 message ``i`` untouched, the Python layer grows or flushes, and calls again
 from ``i``.  Nothing is ever written past a table's end.
 
-Complexity per message, with L = levels on the side, K = orders touched:
-new passive order O(log L) search + O(distance from the top) ladder shift
-for a new level; cancel O(1) plus the same shift when a level empties;
+Complexity per message, with C = occupied 64-tick chunks on the side
+(typically a handful), K = orders touched: passive add O(1) at or near the
+top, else O(log C); cancel O(1), plus O(C) when a whole chunk empties;
 matching O(K + levels crossed); id lookups O(1) expected.
 """
 from __future__ import annotations
@@ -28,29 +32,89 @@ from numba import njit
 
 from . import _layout as Y
 from . import codes as C
+from ._bits import clz64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+# ---------------------------------------------------------------- id table
 @njit(cache=True, inline="always")
 def _hash_pos(key, mask):
-    """Home slot of an order id in a power-of-two hash table (Fibonacci
-    hashing; ``mask`` = capacity - 1)."""
+    """Home slot of an order id (Fibonacci hashing, ``mask`` = cap - 1)."""
     h = np.uint64(key) * _GOLDEN
     return np.int64(h >> np.uint64(29)) & mask
 
 
+@njit(cache=True, inline="always")
+def _rank(price, side):
+    """Higher rank = better price on ``side``."""
+    return price if side == C.BUY else Y.RANK_BASE - price
+
+
+@njit(cache=True, inline="always")
+def _best_level(books, chunks, ladder, b, s):
+    """Row of the best level on side ``s`` of book ``b``, or -1."""
+    n = books[b, Y.B_NCHK + s]
+    if n == 0:
+        return -1
+    c = ladder[books[b, Y.B_LOFF + s] + n - 1, 1]
+    return chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
+
+
+@njit(cache=True, inline="always")
+def _nth_level(books, chunks, ladder, b, s, n):
+    """Row of the ``n``-th best level (0 = best) on side ``s``, or -1.
+    O(n + chunks above it)."""
+    loff = books[b, Y.B_LOFF + s]
+    k = loff + books[b, Y.B_NCHK + s] - 1
+    while k >= loff:
+        c = ladder[k, 1]
+        bits = chunks[c, Y.K_BITS]
+        while bits != 0:
+            hb = 63 - clz64(bits)
+            if n == 0:
+                return chunks[c, Y.K_LVL + hb]
+            n -= 1
+            bits &= ~(np.int64(1) << hb)
+        k -= 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _ladder_search(ladder, lo, hi, key):
+    """First position in ``ladder[lo:hi]`` whose key is >= ``key``."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ladder[mid, 0] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, inline="always")
+def _crosses(side, price, opp_price):
+    """Would a ``side`` order at ``price`` trade with a level at ``opp_price``?"""
+    return price >= opp_price if side == C.BUY else price <= opp_price
+
+
+# ---------------------------------------------------------------- the kernel
 @njit(cache=True)
-def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
+def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
     """Process ``msgs[start:stop]``; return ``(status, next_index)``.
 
     ``status`` is ``ST_OK`` when all were processed, otherwise the reason the
-    kernel stopped before message ``next_index`` (see ``_layout.ST_*``)."""
-    # ---- views of the arena (once per call) ----------------------------
+    kernel stopped before message ``next_index`` (see ``_layout.ST_*``).
+
+    Blocks marked ``[name]`` below are the pieces a less performance-minded
+    engine would call as functions; they are spelled out in place (see the
+    module docstring for why) and each appears at most twice."""
     ord_cap = arena[Y.H_ORD_CAP]
     orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
     lvl_cap = arena[Y.H_LVL_CAP]
     levels = arena[arena[Y.H_LVL_OFF]:arena[Y.H_LVL_OFF] + lvl_cap * Y.N_LVL].reshape((lvl_cap, Y.N_LVL))
+    chk_cap = arena[Y.H_CHK_CAP]
+    chunks = arena[arena[Y.H_CHK_OFF]:arena[Y.H_CHK_OFF] + chk_cap * Y.N_CHK].reshape((chk_cap, Y.N_CHK))
     n_books = arena[Y.H_NBOOKS]
     books = arena[arena[Y.H_BOOK_OFF]:arena[Y.H_BOOK_OFF] + n_books * Y.N_BOOK].reshape((n_books, Y.N_BOOK))
     lad_cap = arena[Y.H_LAD_CAP]
@@ -58,13 +122,22 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
     hash_cap = arena[Y.H_HASH_CAP]
     htab = arena[arena[Y.H_HASH_OFF]:arena[Y.H_HASH_OFF] + hash_cap * Y.N_HASH].reshape((hash_cap, Y.N_HASH))
     hmask = hash_cap - 1
-    fill_cap = arena[Y.H_FILL_CAP]
-    fills = arena[arena[Y.H_FILL_OFF]:arena[Y.H_FILL_OFF] + fill_cap * C.N_FILL].reshape((fill_cap, C.N_FILL))
-    ev_cap = arena[Y.H_EV_CAP]
-    events = arena[arena[Y.H_EV_OFF]:arena[Y.H_EV_OFF] + ev_cap * C.N_EVENT].reshape((ev_cap, C.N_EVENT))
-
+    fill_cap = fills.shape[0]
+    ev_cap = events.shape[0]
+    # header counters stay in registers for the whole call (the arena
+    # aliases every table, so the compiler could not keep them otherwise)
     nf = arena[Y.H_NFILLS]
     ne = arena[Y.H_NEVENTS]
+    ord_free = arena[Y.H_ORD_FREE]
+    ord_live = arena[Y.H_ORD_LIVE]
+    lvl_free = arena[Y.H_LVL_FREE]
+    lvl_live = arena[Y.H_LVL_LIVE]
+    chk_free = arena[Y.H_CHK_FREE]
+    chk_live = arena[Y.H_CHK_LIVE]
+    hcount = arena[Y.H_HASH_COUNT]
+    seq = arena[Y.H_SEQ]
+    next_id = arena[Y.H_NEXT_ID]
+    result = arena[Y.H_RESULT]
 
     i = start
     status = Y.ST_OK
@@ -79,22 +152,21 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
         acct = msgs[i, C.M_ACCT]
         stp = msgs[i, C.M_STP]
 
-        # room for the rows any message writes before it can know more
-        if ev_cap - ne < 4 or fill_cap - nf < 1:
-            arena[Y.H_NEED_FILLS] = 1
+        # room for the rows any message may write before it knows more
+        if ev_cap - ne < 4:
+            arena[Y.H_NEED_FILLS] = 0
             arena[Y.H_NEED_EVENTS] = 4
             status = Y.ST_NEED_OUTPUT
             break
 
-        # ---- validation (pure: no state changes) -----------------------
+        # ================= validation (no state changes) ==================
         reason = 0
-        slot = -1          # order slot of the referenced live order
-        is_new = typ >= C.LIMIT and typ <= C.POST_ONLY
+        slot = -1                      # slot of the live order a message names
         if typ < C.LIMIT or typ > C.REDUCE:
             reason = C.R_BAD_TYPE
         elif b < 0 or b >= n_books:
             reason = C.R_BAD_BOOK
-        elif is_new:
+        elif typ <= C.POST_ONLY:
             if side != C.BUY and side != C.SELL:
                 reason = C.R_BAD_SIDE
             elif stp < C.STP_NONE or stp > C.STP_CANCEL_BOTH:
@@ -103,29 +175,33 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
                 reason = C.R_BAD_ID
             else:
                 if oid != 0:
+                    # [hash lookup]
                     h = _hash_pos(oid, hmask)
                     while htab[h, 0] != 0:
                         if htab[h, 0] == oid:
                             reason = C.R_DUPLICATE_ID
                             break
                         h = (h + 1) & hmask
-                if reason == 0 and typ != C.MARKET:
-                    if price == C.PRICE_OFF_GRID:
-                        reason = C.R_OFF_GRID
-                    elif price < 1 or price > books[b, Y.B_MAX_PRICE]:
-                        reason = C.R_BAD_PRICE
-                if reason == 0 and (qty < 1 or qty > C.MAX_QTY):
+                if reason != 0:
+                    pass
+                elif typ != C.MARKET and price == C.PRICE_OFF_GRID:
+                    reason = C.R_OFF_GRID
+                elif typ != C.MARKET and (price < 1 or price > books[b, Y.B_MAX_PRICE]):
+                    reason = C.R_BAD_PRICE
+                elif qty < 1 or qty > C.MAX_QTY:
                     reason = C.R_BAD_QTY
-                if reason == 0 and typ == C.POST_ONLY:
-                    os_ = 1 - side
-                    n_opp = books[b, Y.B_NLEV + os_]
-                    if n_opp > 0:
-                        bpx = levels[ladder[books[b, Y.B_LOFF + os_] + n_opp - 1, 1], Y.L_PRICE]
-                        if (side == C.BUY and price >= bpx) or (side == C.SELL and price <= bpx):
+                elif typ == C.POST_ONLY:
+                    # [best level of the other side]
+                    nc = books[b, Y.B_NCHK + 1 - side]
+                    if nc > 0:
+                        c = ladder[books[b, Y.B_LOFF + 1 - side] + nc - 1, 1]
+                        lv = chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
+                        if _crosses(side, price, levels[lv, Y.L_PRICE]):
                             reason = C.R_POST_ONLY_WOULD_TAKE
         else:
-            # CANCEL / MODIFY / REDUCE: find the live order in this book
+            # CANCEL / MODIFY / REDUCE name a live order of this book
             if oid > 0:
+                # [hash lookup]
                 h = _hash_pos(oid, hmask)
                 while htab[h, 0] != 0:
                     if htab[h, 0] == oid:
@@ -149,11 +225,13 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
                 elif qty < 1 or qty > C.MAX_QTY:
                     reason = C.R_BAD_QTY
                 elif orders[slot, Y.O_TIF] == C.POST_ONLY and price != orders[slot, Y.O_PRICE]:
-                    os_ = 1 - orders[slot, Y.O_SIDE]
-                    n_opp = books[b, Y.B_NLEV + os_]
-                    if n_opp > 0:
-                        bpx = levels[ladder[books[b, Y.B_LOFF + os_] + n_opp - 1, 1], Y.L_PRICE]
-                        if (os_ == C.SELL and price >= bpx) or (os_ == C.BUY and price <= bpx):
+                    # [best level of the other side]
+                    s = orders[slot, Y.O_SIDE]
+                    nc = books[b, Y.B_NCHK + 1 - s]
+                    if nc > 0:
+                        c = ladder[books[b, Y.B_LOFF + 1 - s] + nc - 1, 1]
+                        lv = chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
+                        if _crosses(s, price, levels[lv, Y.L_PRICE]):
                             reason = C.R_POST_ONLY_WOULD_TAKE
 
         if reason != 0:
@@ -167,50 +245,89 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
             events[ne, C.E_QTY] = qty
             events[ne, C.E_REASON] = reason
             ne += 1
-            arena[Y.H_RESULT] = 0
-            arena[Y.H_NMSG] += 1
+            result = 0
             i += 1
             continue
 
-        # ---- simple paths: CANCEL, REDUCE, MODIFY in place --------------
-        in_place = False
-        if typ == C.MODIFY:
-            in_place = price == orders[slot, Y.O_PRICE] and qty <= orders[slot, Y.O_QTY]
-        if typ == C.CANCEL or typ == C.REDUCE or in_place:
+        # ================= capacity for orders that may take and rest =====
+        in_place = typ == C.MODIFY and price == orders[slot, Y.O_PRICE] and qty <= orders[slot, Y.O_QTY]
+        takes = typ <= C.POST_ONLY or (typ == C.MODIFY and not in_place)
+        if takes:
+            if typ == C.MODIFY:
+                side = orders[slot, Y.O_SIDE]
+            os_ = 1 - side
+            if ord_live >= ord_cap and typ != C.MODIFY:
+                status = Y.ST_NEED_ORDERS
+                break
+            if lvl_live >= lvl_cap:
+                status = Y.ST_NEED_LEVELS
+                break
+            if chk_live >= chk_cap:
+                status = Y.ST_NEED_CHUNKS
+                break
+            if 2 * (hcount + 1) > hash_cap:
+                status = Y.ST_NEED_HASH
+                break
+            if books[b, Y.B_NCHK + side] >= books[b, Y.B_LCAP + side]:
+                arena[Y.H_NEED_BOOK] = b
+                arena[Y.H_NEED_SIDE] = side
+                status = Y.ST_NEED_LADDER
+                break
+            n_opp = books[b, Y.B_NORD + os_]
+            need_f = n_opp if n_opp < qty else qty
+            need_e = need_f + 4
+            if stp == C.STP_CANCEL_RESTING or stp == C.STP_CANCEL_BOTH:
+                need_e += n_opp
+            if fill_cap - nf < need_f or ev_cap - ne < need_e:
+                arena[Y.H_NEED_FILLS] = need_f
+                arena[Y.H_NEED_EVENTS] = need_e
+                status = Y.ST_NEED_OUTPUT
+                break
+
+        # ================= CANCEL / REDUCE / MODIFY ========================
+        if typ >= C.CANCEL:
             o = slot
             oq = orders[o, Y.O_QTY]
-            lv = orders[o, Y.O_LEVEL]
-            if typ == C.MODIFY or (typ == C.REDUCE and qty < oq):
+            s = orders[o, Y.O_SIDE]
+            opx = orders[o, Y.O_PRICE]
+            if in_place or (typ == C.REDUCE and qty < oq):
                 newq = qty if typ == C.MODIFY else oq - qty
                 orders[o, Y.O_QTY] = newq
-                levels[lv, Y.L_QTY] -= oq - newq
+                levels[orders[o, Y.O_LEVEL], Y.L_QTY] -= oq - newq
                 events[ne, C.E_TS] = ts
                 events[ne, C.E_KIND] = C.EV_MODIFIED
                 events[ne, C.E_BOOK] = b
                 events[ne, C.E_ID] = oid
                 events[ne, C.E_ACCT] = acct
-                events[ne, C.E_SIDE] = orders[o, Y.O_SIDE]
-                events[ne, C.E_PRICE] = orders[o, Y.O_PRICE]
+                events[ne, C.E_SIDE] = s
+                events[ne, C.E_PRICE] = opx
                 events[ne, C.E_QTY] = newq
                 events[ne, C.E_REASON] = 0
                 ne += 1
-                arena[Y.H_RESULT] = oid
-                arena[Y.H_NMSG] += 1
+                result = oid
                 i += 1
                 continue
-            # full cancel: event, unlink, drop level if empty, free slot
-            s = orders[o, Y.O_SIDE]
+            # the order leaves its queue: CANCEL, REDUCE of all, or a MODIFY
+            # that loses priority (it re-enters below as a new arrival)
             events[ne, C.E_TS] = ts
-            events[ne, C.E_KIND] = C.EV_CANCELLED
             events[ne, C.E_BOOK] = b
             events[ne, C.E_ID] = oid
             events[ne, C.E_ACCT] = acct
             events[ne, C.E_SIDE] = s
-            events[ne, C.E_PRICE] = orders[o, Y.O_PRICE]
-            events[ne, C.E_QTY] = oq
-            events[ne, C.E_REASON] = C.CX_USER
+            if typ == C.MODIFY:
+                events[ne, C.E_KIND] = C.EV_MODIFIED
+                events[ne, C.E_PRICE] = price
+                events[ne, C.E_QTY] = qty
+                events[ne, C.E_REASON] = 0
+                tif = orders[o, Y.O_TIF]
+            else:
+                events[ne, C.E_KIND] = C.EV_CANCELLED
+                events[ne, C.E_PRICE] = opx
+                events[ne, C.E_QTY] = oq
+                events[ne, C.E_REASON] = C.CX_USER
             ne += 1
-            # -- unlink o from its level (same code as in MODIFY below) --
+            # [unlink o from its level]
+            lv = orders[o, Y.O_LEVEL]
             pv = orders[o, Y.O_PREV]
             nx = orders[o, Y.O_NEXT]
             if pv >= 0:
@@ -225,27 +342,31 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
             levels[lv, Y.L_COUNT] -= 1
             books[b, Y.B_NORD + s] -= 1
             if levels[lv, Y.L_COUNT] == 0:
-                # remove the level from its ladder (search by key, shift left)
-                loff = books[b, Y.B_LOFF + s]
-                nl = books[b, Y.B_NLEV + s]
-                key = levels[lv, Y.L_PRICE] if s == C.BUY else -levels[lv, Y.L_PRICE]
-                lo = loff
-                hi = loff + nl
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if ladder[mid, 0] < key:
-                        lo = mid + 1
+                # [drop level lv]: clear its bit; drop its chunk if now empty
+                c = levels[lv, Y.L_CHUNK]
+                bits = chunks[c, Y.K_BITS] & ~(np.int64(1) << (_rank(opx, s) & 63))
+                chunks[c, Y.K_BITS] = bits
+                if bits == 0:
+                    loff = books[b, Y.B_LOFF + s]
+                    n = books[b, Y.B_NCHK + s]
+                    if ladder[loff + n - 1, 1] == c:
+                        pos = loff + n - 1
                     else:
-                        hi = mid
-                for k in range(lo, loff + nl - 1):
-                    ladder[k, 0] = ladder[k + 1, 0]
-                    ladder[k, 1] = ladder[k + 1, 1]
-                books[b, Y.B_NLEV + s] = nl - 1
+                        pos = _ladder_search(ladder, loff, loff + n, chunks[c, Y.K_KEY])
+                    for k in range(pos, loff + n - 1):
+                        ladder[k, 0] = ladder[k + 1, 0]
+                        ladder[k, 1] = ladder[k + 1, 1]
+                    books[b, Y.B_NCHK + s] = n - 1
+                    chunks[c, Y.K_NEXT_FREE] = chk_free
+                    chk_free = c
+                    chk_live -= 1
+                books[b, Y.B_NLEV + s] -= 1
                 levels[lv, Y.L_BOOK] = -1
-                levels[lv, Y.L_NEXT_FREE] = arena[Y.H_LVL_FREE]
-                arena[Y.H_LVL_FREE] = lv
-                arena[Y.H_LVL_LIVE] -= 1
-            # -- delete id from the hash (backward-shift deletion) --
+                levels[lv, Y.L_NEXT_FREE] = lvl_free
+                lvl_free = lv
+                lvl_live -= 1
+            # [free order o]: drop its id (backward-shift deletion, Knuth's
+            # algorithm R: no tombstones) and return its slot
             h = _hash_pos(oid, hmask)
             while htab[h, 0] != oid:
                 h = (h + 1) & hmask
@@ -255,112 +376,26 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
                 if htab[j, 0] == 0:
                     break
                 home = _hash_pos(htab[j, 0], hmask)
-                # move j back to h if its home is not cyclically in (h, j]
-                if (j > h and (home <= h or home > j)) or (j < h and (home <= h and home > j)):
+                # entry j moves into the hole unless home is cyclically in (h, j]
+                if (j > h and (home <= h or home > j)) or (j < h and home <= h and home > j):
                     htab[h, 0] = htab[j, 0]
                     htab[h, 1] = htab[j, 1]
                     h = j
             htab[h, 0] = 0
-            arena[Y.H_HASH_COUNT] -= 1
-            # -- free the slot --
+            hcount -= 1
             orders[o, Y.O_BOOK] = -1
-            orders[o, Y.O_NEXT] = arena[Y.H_ORD_FREE]
-            arena[Y.H_ORD_FREE] = o
-            arena[Y.H_ORD_LIVE] -= 1
-            arena[Y.H_RESULT] = oid
-            arena[Y.H_NMSG] += 1
-            i += 1
-            continue
-
-        # ---- taking paths: new orders, and MODIFY that loses priority ----
-        if typ == C.MODIFY:
-            side = orders[slot, Y.O_SIDE]
-            tif = orders[slot, Y.O_TIF]
+            orders[o, Y.O_NEXT] = ord_free
+            ord_free = o
+            ord_live -= 1
+            if typ != C.MODIFY:
+                result = oid
+                i += 1
+                continue
         else:
             tif = typ
-        os_ = 1 - side
-        # capacity: one order slot, one level, one hash entry, ladder room
-        # for a new level on this side, and output rows for the worst case
-        if arena[Y.H_ORD_LIVE] >= ord_cap:
-            status = Y.ST_NEED_ORDERS
-            break
-        if arena[Y.H_LVL_LIVE] >= lvl_cap:
-            status = Y.ST_NEED_LEVELS
-            break
-        if 2 * (arena[Y.H_HASH_COUNT] + 1) > hash_cap:
-            status = Y.ST_NEED_HASH
-            break
-        if books[b, Y.B_NLEV + side] >= books[b, Y.B_LCAP + side]:
-            arena[Y.H_NEED_BOOK] = b
-            arena[Y.H_NEED_SIDE] = side
-            status = Y.ST_NEED_LADDER
-            break
-        n_opp_orders = books[b, Y.B_NORD + os_]
-        need_f = min(n_opp_orders, qty)
-        need_e = need_f + 4
-        if stp == C.STP_CANCEL_RESTING or stp == C.STP_CANCEL_BOTH:
-            need_e += n_opp_orders
-        if fill_cap - nf < need_f or ev_cap - ne < need_e:
-            arena[Y.H_NEED_FILLS] = need_f
-            arena[Y.H_NEED_EVENTS] = need_e
-            status = Y.ST_NEED_OUTPUT
-            break
-
-        if typ == C.MODIFY:
-            # leave the current queue; the order re-enters as a new arrival
-            o = slot
-            oq = orders[o, Y.O_QTY]
-            lv = orders[o, Y.O_LEVEL]
-            pv = orders[o, Y.O_PREV]
-            nx = orders[o, Y.O_NEXT]
-            if pv >= 0:
-                orders[pv, Y.O_NEXT] = nx
-            else:
-                levels[lv, Y.L_HEAD] = nx
-            if nx >= 0:
-                orders[nx, Y.O_PREV] = pv
-            else:
-                levels[lv, Y.L_TAIL] = pv
-            levels[lv, Y.L_QTY] -= oq
-            levels[lv, Y.L_COUNT] -= 1
-            books[b, Y.B_NORD + side] -= 1
-            if levels[lv, Y.L_COUNT] == 0:
-                loff = books[b, Y.B_LOFF + side]
-                nl = books[b, Y.B_NLEV + side]
-                key = levels[lv, Y.L_PRICE] if side == C.BUY else -levels[lv, Y.L_PRICE]
-                lo = loff
-                hi = loff + nl
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if ladder[mid, 0] < key:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                for k in range(lo, loff + nl - 1):
-                    ladder[k, 0] = ladder[k + 1, 0]
-                    ladder[k, 1] = ladder[k + 1, 1]
-                books[b, Y.B_NLEV + side] = nl - 1
-                levels[lv, Y.L_BOOK] = -1
-                levels[lv, Y.L_NEXT_FREE] = arena[Y.H_LVL_FREE]
-                arena[Y.H_LVL_FREE] = lv
-                arena[Y.H_LVL_LIVE] -= 1
-            orders[o, Y.O_PRICE] = price
-            orders[o, Y.O_QTY] = qty
-            acct = orders[o, Y.O_ACCT]
-            events[ne, C.E_TS] = ts
-            events[ne, C.E_KIND] = C.EV_MODIFIED
-            events[ne, C.E_BOOK] = b
-            events[ne, C.E_ID] = oid
-            events[ne, C.E_ACCT] = acct
-            events[ne, C.E_SIDE] = side
-            events[ne, C.E_PRICE] = price
-            events[ne, C.E_QTY] = qty
-            events[ne, C.E_REASON] = 0
-            ne += 1
-        else:
             if oid == 0:
-                oid = arena[Y.H_NEXT_ID]
-                arena[Y.H_NEXT_ID] = oid + 1
+                oid = next_id
+                next_id += 1
             if typ == C.MARKET:
                 price = 0
             events[ne, C.E_TS] = ts
@@ -374,72 +409,74 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
             events[ne, C.E_REASON] = 0
             ne += 1
 
+        # ================= a taker: new order or re-entering MODIFY ========
         rem = qty
         stp_stop = False
         fok_ok = True
         if tif == C.FOK:
-            # can the whole quantity be filled now within the limit?
+            # can the whole quantity trade now within the limit?  Walk the
+            # other side best first: chunks from the top, bits high to low.
             avail = 0
-            n_opp = books[b, Y.B_NLEV + os_]
             loff = books[b, Y.B_LOFF + os_]
-            k = loff + n_opp - 1
-            while k >= loff and avail < rem:
-                lv = ladder[k, 1]
-                lpx = levels[lv, Y.L_PRICE]
-                if (side == C.BUY and lpx > price) or (side == C.SELL and lpx < price):
-                    break
-                if stp == C.STP_NONE:
-                    avail += levels[lv, Y.L_QTY]
-                else:
-                    o = levels[lv, Y.L_HEAD]
-                    while o >= 0 and avail < rem:
-                        if orders[o, Y.O_ACCT] == acct:
-                            if stp != C.STP_CANCEL_RESTING:
-                                k = loff - 1   # counting stops here
+            k = loff + books[b, Y.B_NCHK + os_] - 1
+            counting = True
+            while k >= loff and avail < rem and counting:
+                c = ladder[k, 1]
+                bits = chunks[c, Y.K_BITS]
+                while bits != 0 and avail < rem and counting:
+                    hb = 63 - clz64(bits)
+                    bits &= ~(np.int64(1) << hb)
+                    lv = chunks[c, Y.K_LVL + hb]
+                    if not _crosses(side, price, levels[lv, Y.L_PRICE]):
+                        counting = False
+                    elif stp == C.STP_NONE:
+                        avail += levels[lv, Y.L_QTY]
+                    else:
+                        o = levels[lv, Y.L_HEAD]
+                        while o >= 0 and avail < rem:
+                            if orders[o, Y.O_ACCT] != acct:
+                                avail += orders[o, Y.O_QTY]
+                            elif stp != C.STP_CANCEL_RESTING:
+                                counting = False
                                 break
-                        else:
-                            avail += orders[o, Y.O_QTY]
-                        o = orders[o, Y.O_NEXT]
+                            o = orders[o, Y.O_NEXT]
                 k -= 1
             fok_ok = avail >= rem
 
-        # ---- the matching walk ------------------------------------------
         if fok_ok and tif != C.POST_ONLY:
+            # ---- the matching walk: best level first, FIFO within it ------
             while rem > 0:
-                n_opp = books[b, Y.B_NLEV + os_]
-                if n_opp == 0:
+                nc = books[b, Y.B_NCHK + os_]
+                if nc == 0:
                     break
-                lpos = books[b, Y.B_LOFF + os_] + n_opp - 1
-                lv = ladder[lpos, 1]
+                kpos = books[b, Y.B_LOFF + os_] + nc - 1
+                c = ladder[kpos, 1]
+                hb = 63 - clz64(chunks[c, Y.K_BITS])
+                lv = chunks[c, Y.K_LVL + hb]
                 lpx = levels[lv, Y.L_PRICE]
-                if typ != C.MARKET:
-                    if (side == C.BUY and lpx > price) or (side == C.SELL and lpx < price):
-                        break
+                if typ != C.MARKET and not _crosses(side, price, lpx):
+                    break
                 o = levels[lv, Y.L_HEAD]
-                while o >= 0 and rem > 0:
+                while o >= 0:
                     nx = orders[o, Y.O_NEXT]
                     mq = orders[o, Y.O_QTY]
                     macct = orders[o, Y.O_ACCT]
                     mid_ = orders[o, Y.O_ID]
-                    done_maker = False
+                    events[ne, C.E_TS] = ts
+                    events[ne, C.E_BOOK] = b
+                    events[ne, C.E_ID] = mid_
+                    events[ne, C.E_ACCT] = macct
+                    events[ne, C.E_SIDE] = os_
+                    events[ne, C.E_PRICE] = lpx
                     if stp != C.STP_NONE and macct == acct:
                         if stp == C.STP_CANCEL_INCOMING:
                             stp_stop = True
                             break
-                        events[ne, C.E_TS] = ts
                         events[ne, C.E_KIND] = C.EV_CANCELLED
-                        events[ne, C.E_BOOK] = b
-                        events[ne, C.E_ID] = mid_
-                        events[ne, C.E_ACCT] = macct
-                        events[ne, C.E_SIDE] = os_
-                        events[ne, C.E_PRICE] = lpx
                         events[ne, C.E_QTY] = mq
                         events[ne, C.E_REASON] = C.CX_STP
                         ne += 1
-                        levels[lv, Y.L_QTY] -= mq
-                        done_maker = True
-                        if stp == C.STP_CANCEL_BOTH:
-                            stp_stop = True
+                        stp_stop = stp == C.STP_CANCEL_BOTH
                     else:
                         q = mq if mq < rem else rem
                         fills[nf, C.F_TS] = ts
@@ -453,82 +490,160 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
                         fills[nf, C.F_TAKER_SIDE] = side
                         nf += 1
                         rem -= q
-                        mq -= q
-                        orders[o, Y.O_QTY] = mq
-                        levels[lv, Y.L_QTY] -= q
-                        books[b, Y.B_LAST_PX] = lpx
-                        books[b, Y.B_LAST_TS] = ts
                         books[b, Y.B_VOLUME] += q
                         books[b, Y.B_NTRADES] += 1
-                        if mq == 0:
-                            events[ne, C.E_TS] = ts
-                            events[ne, C.E_KIND] = C.EV_FILLED
-                            events[ne, C.E_BOOK] = b
-                            events[ne, C.E_ID] = mid_
-                            events[ne, C.E_ACCT] = macct
-                            events[ne, C.E_SIDE] = os_
-                            events[ne, C.E_PRICE] = lpx
-                            events[ne, C.E_QTY] = 0
-                            events[ne, C.E_REASON] = 0
-                            ne += 1
-                            done_maker = True
-                    if done_maker:
-                        # pop the maker (it is the head of its level)
-                        levels[lv, Y.L_HEAD] = nx
-                        if nx >= 0:
-                            orders[nx, Y.O_PREV] = -1
-                        else:
-                            levels[lv, Y.L_TAIL] = -1
-                        levels[lv, Y.L_COUNT] -= 1
-                        books[b, Y.B_NORD + os_] -= 1
-                        h = _hash_pos(mid_, hmask)
-                        while htab[h, 0] != mid_:
-                            h = (h + 1) & hmask
-                        j = h
-                        while True:
-                            j = (j + 1) & hmask
-                            if htab[j, 0] == 0:
-                                break
-                            home = _hash_pos(htab[j, 0], hmask)
-                            if (j > h and (home <= h or home > j)) or (j < h and (home <= h and home > j)):
-                                htab[h, 0] = htab[j, 0]
-                                htab[h, 1] = htab[j, 1]
-                                h = j
-                        htab[h, 0] = 0
-                        arena[Y.H_HASH_COUNT] -= 1
-                        orders[o, Y.O_BOOK] = -1
-                        orders[o, Y.O_NEXT] = arena[Y.H_ORD_FREE]
-                        arena[Y.H_ORD_FREE] = o
-                        arena[Y.H_ORD_LIVE] -= 1
-                    if stp_stop:
+                        books[b, Y.B_LAST_PX] = lpx
+                        books[b, Y.B_LAST_TS] = ts
+                        if q < mq:
+                            # the taker is done; the maker stays at the head
+                            orders[o, Y.O_QTY] = mq - q
+                            levels[lv, Y.L_QTY] -= q
+                            break
+                        events[ne, C.E_KIND] = C.EV_FILLED
+                        events[ne, C.E_QTY] = 0
+                        events[ne, C.E_REASON] = 0
+                        ne += 1
+                    # the maker is done (filled or STP-cancelled): pop the head
+                    levels[lv, Y.L_HEAD] = nx
+                    if nx >= 0:
+                        orders[nx, Y.O_PREV] = -1
+                    else:
+                        levels[lv, Y.L_TAIL] = -1
+                    levels[lv, Y.L_QTY] -= mq
+                    levels[lv, Y.L_COUNT] -= 1
+                    books[b, Y.B_NORD + os_] -= 1
+                    # [free order o] (as above)
+                    h = _hash_pos(mid_, hmask)
+                    while htab[h, 0] != mid_:
+                        h = (h + 1) & hmask
+                    j = h
+                    while True:
+                        j = (j + 1) & hmask
+                        if htab[j, 0] == 0:
+                            break
+                        home = _hash_pos(htab[j, 0], hmask)
+                        if (j > h and (home <= h or home > j)) or (j < h and home <= h and home > j):
+                            htab[h, 0] = htab[j, 0]
+                            htab[h, 1] = htab[j, 1]
+                            h = j
+                    htab[h, 0] = 0
+                    hcount -= 1
+                    orders[o, Y.O_BOOK] = -1
+                    orders[o, Y.O_NEXT] = ord_free
+                    ord_free = o
+                    ord_live -= 1
+                    if stp_stop or rem == 0:
                         break
                     o = nx
                 if levels[lv, Y.L_COUNT] == 0:
-                    # the best level emptied: it is the last ladder entry
-                    books[b, Y.B_NLEV + os_] = n_opp - 1
+                    # [drop level lv] -- the best level: its chunk is the
+                    # last ladder entry and it is the chunk's top bit
+                    bits = chunks[c, Y.K_BITS] & ~(np.int64(1) << hb)
+                    chunks[c, Y.K_BITS] = bits
+                    if bits == 0:
+                        books[b, Y.B_NCHK + os_] = nc - 1
+                        chunks[c, Y.K_NEXT_FREE] = chk_free
+                        chk_free = c
+                        chk_live -= 1
+                    books[b, Y.B_NLEV + os_] -= 1
                     levels[lv, Y.L_BOOK] = -1
-                    levels[lv, Y.L_NEXT_FREE] = arena[Y.H_LVL_FREE]
-                    arena[Y.H_LVL_FREE] = lv
-                    arena[Y.H_LVL_LIVE] -= 1
+                    levels[lv, Y.L_NEXT_FREE] = lvl_free
+                    lvl_free = lv
+                    lvl_live -= 1
                 if stp_stop:
                     break
 
-        # ---- the taker's end: done, or rests ------------------------------
-        rests = rem > 0 and not stp_stop and (tif == C.LIMIT or tif == C.POST_ONLY)
-        if not rests:
+        if rem > 0 and not stp_stop and (tif == C.LIMIT or tif == C.POST_ONLY):
+            # ---- the remainder rests: a slot, its id, then its level ------
+            o = ord_free
+            ord_free = orders[o, Y.O_NEXT]
+            ord_live += 1
+            orders[o, Y.O_ID] = oid
+            orders[o, Y.O_BOOK] = b
+            orders[o, Y.O_SIDE] = side
+            orders[o, Y.O_PRICE] = price
+            orders[o, Y.O_QTY] = rem
+            orders[o, Y.O_ACCT] = acct
+            orders[o, Y.O_TIF] = tif
+            orders[o, Y.O_TS] = ts
+            orders[o, Y.O_SEQ] = seq
+            seq += 1
+            h = _hash_pos(oid, hmask)
+            while htab[h, 0] != 0:
+                h = (h + 1) & hmask
+            htab[h, 0] = oid
+            htab[h, 1] = o
+            hcount += 1
+            # [find or create the level]: most arrivals land in the top chunk
+            r = _rank(price, side)
+            key = r >> 6
+            bit = r & 63
+            loff = books[b, Y.B_LOFF + side]
+            n = books[b, Y.B_NCHK + side]
+            if n > 0 and ladder[loff + n - 1, 0] == key:
+                pos = loff + n - 1
+                found = True
+            elif n == 0 or ladder[loff + n - 1, 0] < key:
+                pos = loff + n
+                found = False
+            else:
+                pos = _ladder_search(ladder, loff, loff + n, key)
+                found = pos < loff + n and ladder[pos, 0] == key
+            if found:
+                c = ladder[pos, 1]
+            else:
+                c = chk_free
+                chk_free = chunks[c, Y.K_NEXT_FREE]
+                chk_live += 1
+                chunks[c, Y.K_KEY] = key
+                chunks[c, Y.K_BITS] = 0
+                for k in range(loff + n, pos, -1):
+                    ladder[k, 0] = ladder[k - 1, 0]
+                    ladder[k, 1] = ladder[k - 1, 1]
+                ladder[pos, 0] = key
+                ladder[pos, 1] = c
+                books[b, Y.B_NCHK + side] = n + 1
+            if (chunks[c, Y.K_BITS] >> bit) & 1:
+                lv = chunks[c, Y.K_LVL + bit]
+                tail = levels[lv, Y.L_TAIL]
+                orders[tail, Y.O_NEXT] = o
+                levels[lv, Y.L_QTY] += rem
+                levels[lv, Y.L_COUNT] += 1
+            else:
+                lv = lvl_free
+                lvl_free = levels[lv, Y.L_NEXT_FREE]
+                lvl_live += 1
+                levels[lv, Y.L_PRICE] = price
+                levels[lv, Y.L_QTY] = rem
+                levels[lv, Y.L_COUNT] = 1
+                levels[lv, Y.L_HEAD] = o
+                levels[lv, Y.L_BOOK] = b
+                levels[lv, Y.L_SIDE] = side
+                levels[lv, Y.L_CHUNK] = c
+                chunks[c, Y.K_BITS] |= np.int64(1) << bit
+                chunks[c, Y.K_LVL + bit] = lv
+                books[b, Y.B_NLEV + side] += 1
+                tail = -1
+            # append at the back of the FIFO
+            orders[o, Y.O_PREV] = tail
+            orders[o, Y.O_NEXT] = -1
+            orders[o, Y.O_LEVEL] = lv
+            levels[lv, Y.L_TAIL] = o
+            books[b, Y.B_NORD + side] += 1
+        else:
+            # ---- the taker is done: filled, or its remainder cancelled ----
             events[ne, C.E_TS] = ts
             events[ne, C.E_BOOK] = b
             events[ne, C.E_ID] = oid
             events[ne, C.E_ACCT] = acct
             events[ne, C.E_SIDE] = side
             events[ne, C.E_PRICE] = price
+            events[ne, C.E_QTY] = rem
             if rem == 0:
                 events[ne, C.E_KIND] = C.EV_FILLED
-                events[ne, C.E_QTY] = 0
                 events[ne, C.E_REASON] = 0
             else:
                 events[ne, C.E_KIND] = C.EV_CANCELLED
-                events[ne, C.E_QTY] = rem
                 if stp_stop:
                     events[ne, C.E_REASON] = C.CX_STP
                 elif not fok_ok:
@@ -536,119 +651,31 @@ def run(arena, msgs, start, stop):  # noqa: C901 - one body by design
                 else:
                     events[ne, C.E_REASON] = C.CX_IOC_REMAINDER
             ne += 1
-            if typ == C.MODIFY:
-                # a modified order that is done leaves the hash and its slot
-                o = slot
-                h = _hash_pos(oid, hmask)
-                while htab[h, 0] != oid:
-                    h = (h + 1) & hmask
-                j = h
-                while True:
-                    j = (j + 1) & hmask
-                    if htab[j, 0] == 0:
-                        break
-                    home = _hash_pos(htab[j, 0], hmask)
-                    if (j > h and (home <= h or home > j)) or (j < h and (home <= h and home > j)):
-                        htab[h, 0] = htab[j, 0]
-                        htab[h, 1] = htab[j, 1]
-                        h = j
-                htab[h, 0] = 0
-                arena[Y.H_HASH_COUNT] -= 1
-                orders[o, Y.O_BOOK] = -1
-                orders[o, Y.O_NEXT] = arena[Y.H_ORD_FREE]
-                arena[Y.H_ORD_FREE] = o
-                arena[Y.H_ORD_LIVE] -= 1
-        else:
-            if typ == C.MODIFY:
-                o = slot
-                orders[o, Y.O_QTY] = rem
-            else:
-                o = arena[Y.H_ORD_FREE]
-                arena[Y.H_ORD_FREE] = orders[o, Y.O_NEXT]
-                arena[Y.H_ORD_LIVE] += 1
-                orders[o, Y.O_ID] = oid
-                orders[o, Y.O_BOOK] = b
-                orders[o, Y.O_SIDE] = side
-                orders[o, Y.O_PRICE] = price
-                orders[o, Y.O_QTY] = rem
-                orders[o, Y.O_ACCT] = acct
-                orders[o, Y.O_TIF] = tif
-                h = _hash_pos(oid, hmask)
-                while htab[h, 0] != 0:
-                    h = (h + 1) & hmask
-                htab[h, 0] = oid
-                htab[h, 1] = o
-                arena[Y.H_HASH_COUNT] += 1
-            orders[o, Y.O_TS] = ts
-            orders[o, Y.O_SEQ] = arena[Y.H_SEQ]
-            arena[Y.H_SEQ] += 1
-            # find or create the level (ladder sorted by key, best last)
-            loff = books[b, Y.B_LOFF + side]
-            nl = books[b, Y.B_NLEV + side]
-            key = price if side == C.BUY else -price
-            # most arrivals land near the top: check the best first
-            if nl > 0 and ladder[loff + nl - 1, 0] == key:
-                lo = loff + nl - 1
-                found = True
-            elif nl > 0 and ladder[loff + nl - 1, 0] < key:
-                lo = loff + nl
-                found = False
-            else:
-                lo = loff
-                hi = loff + nl
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if ladder[mid, 0] < key:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                found = lo < loff + nl and ladder[lo, 0] == key
-            if found:
-                lv = ladder[lo, 1]
-            else:
-                lv = arena[Y.H_LVL_FREE]
-                arena[Y.H_LVL_FREE] = levels[lv, Y.L_NEXT_FREE]
-                arena[Y.H_LVL_LIVE] += 1
-                levels[lv, Y.L_PRICE] = price
-                levels[lv, Y.L_QTY] = 0
-                levels[lv, Y.L_COUNT] = 0
-                levels[lv, Y.L_HEAD] = -1
-                levels[lv, Y.L_TAIL] = -1
-                levels[lv, Y.L_BOOK] = b
-                levels[lv, Y.L_SIDE] = side
-                for k in range(loff + nl, lo, -1):
-                    ladder[k, 0] = ladder[k - 1, 0]
-                    ladder[k, 1] = ladder[k - 1, 1]
-                ladder[lo, 0] = key
-                ladder[lo, 1] = lv
-                books[b, Y.B_NLEV + side] = nl + 1
-            # append at the tail of the FIFO
-            tail = levels[lv, Y.L_TAIL]
-            orders[o, Y.O_PREV] = tail
-            orders[o, Y.O_NEXT] = -1
-            orders[o, Y.O_LEVEL] = lv
-            if tail >= 0:
-                orders[tail, Y.O_NEXT] = o
-            else:
-                levels[lv, Y.L_HEAD] = o
-            levels[lv, Y.L_TAIL] = o
-            levels[lv, Y.L_QTY] += rem
-            levels[lv, Y.L_COUNT] += 1
-            books[b, Y.B_NORD + side] += 1
-        arena[Y.H_RESULT] = oid
-        arena[Y.H_NMSG] += 1
+        result = oid
         i += 1
 
     arena[Y.H_NFILLS] = nf
     arena[Y.H_NEVENTS] = ne
+    arena[Y.H_ORD_FREE] = ord_free
+    arena[Y.H_ORD_LIVE] = ord_live
+    arena[Y.H_LVL_FREE] = lvl_free
+    arena[Y.H_LVL_LIVE] = lvl_live
+    arena[Y.H_CHK_FREE] = chk_free
+    arena[Y.H_CHK_LIVE] = chk_live
+    arena[Y.H_HASH_COUNT] = hcount
+    arena[Y.H_SEQ] = seq
+    arena[Y.H_NEXT_ID] = next_id
+    arena[Y.H_RESULT] = result
+    arena[Y.H_NMSG] += i - start
     return status, i
 
 
 @njit(cache=True)
 def submit(arena, ts, typ, book, side, order_id, price, qty, account, stp):
     """Per-message entry point: write the message into the arena's inbox and
-    run it.  Returns ``(status, result)``; ``result`` is the order id (0 if
-    rejected) when status is ``ST_OK``."""
+    run it against the arena's own output buffers.  Returns ``(status,
+    result)``; ``result`` is the order id (0 if rejected) when status is
+    ``ST_OK``."""
     off = arena[Y.H_INBOX_OFF]
     inbox = arena[off:off + C.N_MSG].reshape((1, C.N_MSG))
     inbox[0, C.M_TS] = ts
@@ -660,5 +687,9 @@ def submit(arena, ts, typ, book, side, order_id, price, qty, account, stp):
     inbox[0, C.M_QTY] = qty
     inbox[0, C.M_ACCT] = account
     inbox[0, C.M_STP] = stp
-    status, _ = run(arena, inbox, 0, 1)
+    fc = arena[Y.H_FILL_CAP]
+    fills = arena[arena[Y.H_FILL_OFF]:arena[Y.H_FILL_OFF] + fc * C.N_FILL].reshape((fc, C.N_FILL))
+    ec = arena[Y.H_EV_CAP]
+    events = arena[arena[Y.H_EV_OFF]:arena[Y.H_EV_OFF] + ec * C.N_EVENT].reshape((ec, C.N_EVENT))
+    status, _ = run(arena, inbox, 0, 1, fills, events)
     return status, arena[Y.H_RESULT]

@@ -19,10 +19,12 @@ levels     level capacity      ``L_*``: one per non-empty price level, FIFO of
                                orders as a doubly linked list head..tail
 books      n_books             ``B_*``: per book and side: level count, ladder
                                offset/capacity, order count; last trade
-ladder     ladder pool size    2 columns: sort key and level index; each book
+chunks     chunk capacity      ``K_*``: a 64-tick window of one book side: an
+                               occupancy bitmap and 64 level slots
+ladder     ladder pool size    2 columns: chunk key and chunk row; each book
                                side owns a slice ``[off, off+cap)`` holding its
-                               levels sorted by key ascending, best **last**
-                               (key = price for bids, -price for asks)
+                               occupied chunks sorted by key ascending, best
+                               **last**
 hash       hash capacity       2 columns: order id -> order slot, open
                                addressing with linear probing, id 0 = empty
 fills      fill capacity       ``codes.FILL_FIELDS`` (output buffer)
@@ -30,9 +32,17 @@ events     event capacity      ``codes.EVENT_FIELDS`` (output buffer)
 inbox      1                   ``codes.MSG_FIELDS`` (per-message entry point)
 =========  ==================  ==============================================
 
-Memory is proportional to live orders and non-empty levels, never to the
+Price index.  Each side ranks prices by ``r = price`` (bids) or
+``r = RANK_BASE - price`` (asks), so that higher ``r`` is always better.  A
+level lives in chunk ``r >> 6`` at bit ``r & 63``; a chunk exists only while
+one of its 64 ticks holds a level.  The best level is the highest set bit of
+the last chunk in the side's ladder slice (one ``ctlz``); finding a level by
+price is a check of the top chunk, else a binary search over the side's
+chunks; adding or removing a level flips a bit, and only creating or
+dropping a whole chunk shifts ladder entries.  Memory is proportional to
+live orders, non-empty levels and occupied 64-tick windows, never to the
 price range of a book: a book can trade from 1 tick to ``max_price_ticks``
-(default 2**50) without allocating anything for the prices in between.
+(at most 2**50) without allocating anything for the prices in between.
 """
 from __future__ import annotations
 
@@ -71,8 +81,14 @@ H_NEED_SIDE = 28
 H_NEED_FILLS = 29   # free fill rows the pending message needs
 H_NEED_EVENTS = 30  # free event rows the pending message needs
 H_RESULT = 31       # result of the last message (order id, or 0 if rejected)
+H_CHK_CAP = 32
+H_CHK_OFF = 33
+H_CHK_FREE = 34
+H_CHK_LIVE = 35
 N_HEADER = 64
-MAGIC = 0x4C4F42_0001  # "LOB", layout version 1
+MAGIC = 0x4C4F42_0002  # "LOB", layout version 2
+RANK_BASE = 1 << 51     # ask rank = RANK_BASE - price
+MAX_PRICE_LIMIT = 1 << 50
 
 # ---- orders table ------------------------------------------------------
 O_ID = 0
@@ -98,11 +114,19 @@ L_TAIL = 4
 L_NEXT_FREE = 5
 L_BOOK = 6      # -1 for a free level
 L_SIDE = 7
-N_LVL = 8
+L_CHUNK = 8     # chunk row holding this level
+N_LVL = 9
+
+# ---- chunks table -------------------------------------------------------
+K_KEY = 0       # r >> 6
+K_BITS = 1      # occupancy bitmap (bit j = tick (key << 6) + j holds a level)
+K_NEXT_FREE = 2  # free list link; -1 marks the end
+K_LVL = 3       # K_LVL + j: level row at bit j
+N_CHK = 3 + 64
 
 # ---- books table (per side fields are FIELD + side) --------------------
 B_MAX_PRICE = 0
-B_NLEV = 1      # +side
+B_NCHK = 1      # +side: occupied chunks (ladder entries)
 B_LOFF = 3      # +side: ladder slice offset
 B_LCAP = 5      # +side: ladder slice capacity
 B_NORD = 7      # +side: live orders
@@ -110,9 +134,10 @@ B_LAST_PX = 9
 B_LAST_TS = 10
 B_VOLUME = 11
 B_NTRADES = 12
+B_NLEV = 13     # +side: non-empty levels
 N_BOOK = 16
 
-N_LAD = 2       # key, level index
+N_LAD = 2       # chunk key, chunk row
 N_HASH = 2      # order id, slot
 
 # ---- kernel status codes -----------------------------------------------
@@ -122,19 +147,22 @@ ST_NEED_LEVELS = 2
 ST_NEED_LADDER = 3
 ST_NEED_HASH = 4
 ST_NEED_OUTPUT = 5
+ST_NEED_CHUNKS = 6
 STATUS_NAMES = {ST_OK: "OK", ST_NEED_ORDERS: "NEED_ORDERS",
                 ST_NEED_LEVELS: "NEED_LEVELS", ST_NEED_LADDER: "NEED_LADDER",
-                ST_NEED_HASH: "NEED_HASH", ST_NEED_OUTPUT: "NEED_OUTPUT"}
+                ST_NEED_HASH: "NEED_HASH", ST_NEED_OUTPUT: "NEED_OUTPUT",
+                ST_NEED_CHUNKS: "NEED_CHUNKS"}
 
 
-def layout(n_books: int, ord_cap: int, lvl_cap: int, lad_cap: int,
+def layout(n_books: int, ord_cap: int, lvl_cap: int, chk_cap: int, lad_cap: int,
            hash_cap: int, fill_cap: int, ev_cap: int) -> dict[str, int]:
     """Offsets of each table for the given capacities; ``size`` is the total
     number of int64 cells."""
     off = {}
     pos = N_HEADER
     for name, rows, cols in (("orders", ord_cap, N_ORD), ("levels", lvl_cap, N_LVL),
-                             ("books", n_books, N_BOOK), ("ladder", lad_cap, N_LAD),
+                             ("chunks", chk_cap, N_CHK), ("books", n_books, N_BOOK),
+                             ("ladder", lad_cap, N_LAD),
                              ("hash", hash_cap, N_HASH), ("fills", fill_cap, N_FILL),
                              ("events", ev_cap, N_EVENT), ("inbox", 1, N_MSG)):
         off[name] = pos

@@ -7,7 +7,8 @@ from numba import njit
 
 from . import _layout as Y
 from . import codes as C
-from ._kernel import _hash_pos
+from ._bits import clz64
+from ._kernel import _best_level, _hash_pos, _rank
 
 
 @njit(cache=True)
@@ -16,74 +17,103 @@ def _tables(arena):
     orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
     lvl_cap = arena[Y.H_LVL_CAP]
     levels = arena[arena[Y.H_LVL_OFF]:arena[Y.H_LVL_OFF] + lvl_cap * Y.N_LVL].reshape((lvl_cap, Y.N_LVL))
+    chk_cap = arena[Y.H_CHK_CAP]
+    chunks = arena[arena[Y.H_CHK_OFF]:arena[Y.H_CHK_OFF] + chk_cap * Y.N_CHK].reshape((chk_cap, Y.N_CHK))
     n_books = arena[Y.H_NBOOKS]
     books = arena[arena[Y.H_BOOK_OFF]:arena[Y.H_BOOK_OFF] + n_books * Y.N_BOOK].reshape((n_books, Y.N_BOOK))
     lad_cap = arena[Y.H_LAD_CAP]
     ladder = arena[arena[Y.H_LAD_OFF]:arena[Y.H_LAD_OFF] + lad_cap * Y.N_LAD].reshape((lad_cap, Y.N_LAD))
     hash_cap = arena[Y.H_HASH_CAP]
     htab = arena[arena[Y.H_HASH_OFF]:arena[Y.H_HASH_OFF] + hash_cap * Y.N_HASH].reshape((hash_cap, Y.N_HASH))
-    return orders, levels, books, ladder, htab
+    return orders, levels, chunks, books, ladder, htab
+
+
+@njit(cache=True)
+def _side_levels(arena, book, side, out):
+    """Rows of the levels on one side, best first, into ``out``; returns the
+    count.  O(levels + chunks)."""
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
+    n = 0
+    loff = books[book, Y.B_LOFF + side]
+    for k in range(loff + books[book, Y.B_NCHK + side] - 1, loff - 1, -1):
+        c = ladder[k, 1]
+        bits = chunks[c, Y.K_BITS]
+        while bits != 0:
+            hb = 63 - clz64(bits)
+            bits &= ~(np.int64(1) << hb)
+            out[n] = chunks[c, Y.K_LVL + hb]
+            n += 1
+    return n
 
 
 @njit(cache=True)
 def best(arena, book, side):
-    """(price, qty) of the best level on ``side`` of ``book``; (0, 0) if empty."""
-    orders, levels, books, ladder, htab = _tables(arena)
-    n = books[book, Y.B_NLEV + side]
-    if n == 0:
+    """(price, qty) of the best level on ``side`` of ``book``; (0, 0) if empty.  O(1)."""
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
+    lv = _best_level(books, chunks, ladder, book, side)
+    if lv < 0:
         return 0, 0
-    lv = ladder[books[book, Y.B_LOFF + side] + n - 1, 1]
     return levels[lv, Y.L_PRICE], levels[lv, Y.L_QTY]
 
 
 @njit(cache=True)
 def l2(arena, book, n, out):
     """Top ``n`` levels into ``out`` (4, n): bid px, bid qty, ask px, ask qty,
-    best first, zero padded."""
-    orders, levels, books, ladder, htab = _tables(arena)
+    best first, zero padded.  O(n + chunks)."""
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
     out[:, :] = 0
     for side in range(2):
-        nl = books[book, Y.B_NLEV + side]
+        k = 0
         loff = books[book, Y.B_LOFF + side]
-        for k in range(min(n, nl)):
-            lv = ladder[loff + nl - 1 - k, 1]
-            out[2 * side, k] = levels[lv, Y.L_PRICE]
-            out[2 * side + 1, k] = levels[lv, Y.L_QTY]
+        j = loff + books[book, Y.B_NCHK + side] - 1
+        while j >= loff and k < n:
+            c = ladder[j, 1]
+            bits = chunks[c, Y.K_BITS]
+            while bits != 0 and k < n:
+                hb = 63 - clz64(bits)
+                bits &= ~(np.int64(1) << hb)
+                lv = chunks[c, Y.K_LVL + hb]
+                out[2 * side, k] = levels[lv, Y.L_PRICE]
+                out[2 * side + 1, k] = levels[lv, Y.L_QTY]
+                k += 1
+            j -= 1
 
 
 @njit(cache=True)
 def depth_within(arena, book, bps):
     """(bid_lots, ask_lots) within ``bps`` basis points of the mid
     (inclusive); see ``codes`` for the exact integer rule.  O(levels in range)."""
-    orders, levels, books, ladder, htab = _tables(arena)
-    nb = books[book, Y.B_NLEV + C.BUY]
-    na = books[book, Y.B_NLEV + C.SELL]
-    if nb == 0 and na == 0:
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
+    lb = _best_level(books, chunks, ladder, book, C.BUY)
+    la = _best_level(books, chunks, ladder, book, C.SELL)
+    if lb < 0 and la < 0:
         return 0, 0
-    bb = levels[ladder[books[book, Y.B_LOFF + C.BUY] + nb - 1, 1], Y.L_PRICE] if nb > 0 else 0
-    ba = levels[ladder[books[book, Y.B_LOFF + C.SELL] + na - 1, 1], Y.L_PRICE] if na > 0 else 0
-    if nb > 0 and na > 0:
-        m2 = bb + ba
-    elif nb > 0:
-        m2 = 2 * bb
+    if lb >= 0 and la >= 0:
+        m2 = levels[lb, Y.L_PRICE] + levels[la, Y.L_PRICE]
+    elif lb >= 0:
+        m2 = 2 * levels[lb, Y.L_PRICE]
     else:
-        m2 = 2 * ba
+        m2 = 2 * levels[la, Y.L_PRICE]
     tol = bps * m2
-    out_b = 0
-    loff = books[book, Y.B_LOFF + C.BUY]
-    for k in range(loff + nb - 1, loff - 1, -1):
-        lv = ladder[k, 1]
-        if (m2 - 2 * levels[lv, Y.L_PRICE]) * 10000 > tol:
-            break
-        out_b += levels[lv, Y.L_QTY]
-    out_a = 0
-    loff = books[book, Y.B_LOFF + C.SELL]
-    for k in range(loff + na - 1, loff - 1, -1):
-        lv = ladder[k, 1]
-        if (2 * levels[lv, Y.L_PRICE] - m2) * 10000 > tol:
-            break
-        out_a += levels[lv, Y.L_QTY]
-    return out_b, out_a
+    res = np.zeros(2, np.int64)
+    for side in range(2):
+        loff = books[book, Y.B_LOFF + side]
+        j = loff + books[book, Y.B_NCHK + side] - 1
+        done = False
+        while j >= loff and not done:
+            c = ladder[j, 1]
+            bits = chunks[c, Y.K_BITS]
+            while bits != 0:
+                hb = 63 - clz64(bits)
+                bits &= ~(np.int64(1) << hb)
+                lv = chunks[c, Y.K_LVL + hb]
+                dist = m2 - 2 * levels[lv, Y.L_PRICE] if side == C.BUY else 2 * levels[lv, Y.L_PRICE] - m2
+                if dist * 10000 > tol:
+                    done = True
+                    break
+                res[side] += levels[lv, Y.L_QTY]
+            j -= 1
+    return res[0], res[1]
 
 
 @njit(cache=True)
@@ -91,13 +121,13 @@ def live_orders(arena, book, out):
     """Write the live orders of ``book`` into ``out`` (n, 5): id, side,
     price, qty, account; bids best first then asks best first, FIFO within
     a level.  Returns the row count."""
-    orders, levels, books, ladder, htab = _tables(arena)
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
+    rows = np.empty(books[book, Y.B_NLEV] + books[book, Y.B_NLEV + 1] + 1, np.int64)
     r = 0
     for side in range(2):
-        nl = books[book, Y.B_NLEV + side]
-        loff = books[book, Y.B_LOFF + side]
-        for k in range(loff + nl - 1, loff - 1, -1):
-            o = levels[ladder[k, 1], Y.L_HEAD]
+        nl = _side_levels(arena, book, side, rows)
+        for k in range(nl):
+            o = levels[rows[k], Y.L_HEAD]
             while o >= 0:
                 out[r, 0] = orders[o, Y.O_ID]
                 out[r, 1] = side
@@ -112,7 +142,7 @@ def live_orders(arena, book, out):
 @njit(cache=True)
 def rehash(arena, new_htab):
     """Insert every live order id into the empty table ``new_htab``."""
-    orders, levels, books, ladder, htab = _tables(arena)
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
     mask = new_htab.shape[0] - 1
     n = 0
     for o in range(orders.shape[0]):
@@ -131,74 +161,95 @@ def rehash(arena, new_htab):
 @njit(cache=True)
 def check(arena):
     """Verify every invariant of the arena; return (0, 0, 0) if all hold,
-    else (code, book, detail).  O(orders + levels + hash capacity)."""
-    orders, levels, books, ladder, htab = _tables(arena)
+    else (code, book, detail).  O(orders + levels + chunks + hash capacity)."""
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
     ord_cap = orders.shape[0]
     lvl_cap = levels.shape[0]
+    chk_cap = chunks.shape[0]
     seen = np.zeros(ord_cap, np.int8)
+    lseen = np.zeros(lvl_cap, np.int8)
     n_orders = 0
     n_levels = 0
+    n_chunks = 0
     for b in range(books.shape[0]):
         for side in range(2):
-            nl = books[b, Y.B_NLEV + side]
+            nc = books[b, Y.B_NCHK + side]
             loff = books[b, Y.B_LOFF + side]
-            if nl < 0 or nl > books[b, Y.B_LCAP + side]:
+            if nc < 0 or nc > books[b, Y.B_LCAP + side]:
                 return 1, b, side                       # ladder overflow
             side_orders = 0
-            for k in range(loff, loff + nl):
-                lv = ladder[k, 1]
-                if lv < 0 or lv >= lvl_cap or levels[lv, Y.L_BOOK] != b or levels[lv, Y.L_SIDE] != side:
-                    return 2, b, k                      # ladder points to a foreign level
-                px = levels[lv, Y.L_PRICE]
-                key = px if side == C.BUY else -px
-                if ladder[k, 0] != key:
-                    return 3, b, px                     # key does not match price
-                if k > loff and ladder[k - 1, 0] >= key:
-                    return 4, b, px                     # ladder not strictly sorted
-                if px < 1 or px > books[b, Y.B_MAX_PRICE]:
-                    return 5, b, px                     # price off range
-                tot = 0
-                cnt = 0
-                prev = -1
-                last_seq = -1
-                o = levels[lv, Y.L_HEAD]
-                while o >= 0:
-                    if o >= ord_cap or seen[o] != 0:
-                        return 6, b, o                  # order in two places / cycle
-                    seen[o] = 1
-                    if orders[o, Y.O_BOOK] != b or orders[o, Y.O_SIDE] != side or orders[o, Y.O_PRICE] != px or orders[o, Y.O_LEVEL] != lv:
-                        return 7, b, orders[o, Y.O_ID]  # order fields disagree with its level
-                    if orders[o, Y.O_PREV] != prev:
-                        return 8, b, orders[o, Y.O_ID]  # broken back link
-                    if orders[o, Y.O_QTY] < 1:
-                        return 9, b, orders[o, Y.O_ID]  # non-positive resting qty
-                    if orders[o, Y.O_SEQ] <= last_seq:
-                        return 10, b, orders[o, Y.O_ID]  # FIFO violated
-                    last_seq = orders[o, Y.O_SEQ]
-                    tot += orders[o, Y.O_QTY]
-                    cnt += 1
-                    prev = o
-                    o = orders[o, Y.O_NEXT]
-                if levels[lv, Y.L_TAIL] != prev:
-                    return 11, b, px                    # tail mismatch
-                if cnt == 0 or cnt != levels[lv, Y.L_COUNT] or tot != levels[lv, Y.L_QTY]:
-                    return 12, b, px                    # level totals wrong / empty level
-                side_orders += cnt
-                n_levels += 1
+            side_levels = 0
+            last_rank = -1
+            for k in range(loff + nc - 1, loff - 1, -1):   # best chunk first
+                c = ladder[k, 1]
+                if c < 0 or c >= chk_cap or chunks[c, Y.K_KEY] != ladder[k, 0] or chunks[c, Y.K_BITS] == 0:
+                    return 2, b, k                      # ladder entry points to a bad/empty chunk
+                if k > loff and ladder[k - 1, 0] >= ladder[k, 0]:
+                    return 4, b, k                      # ladder not strictly sorted
+                n_chunks += 1
+                bits = chunks[c, Y.K_BITS]
+                while bits != 0:
+                    hb = 63 - clz64(bits)
+                    bits &= ~(np.int64(1) << hb)
+                    lv = chunks[c, Y.K_LVL + hb]
+                    if lv < 0 or lv >= lvl_cap or lseen[lv] != 0 or levels[lv, Y.L_BOOK] != b \
+                            or levels[lv, Y.L_SIDE] != side or levels[lv, Y.L_CHUNK] != c:
+                        return 2, b, lv                 # chunk points to a foreign level
+                    lseen[lv] = 1
+                    px = levels[lv, Y.L_PRICE]
+                    r = _rank(px, side)
+                    if (r >> 6) != chunks[c, Y.K_KEY] or (r & 63) != hb:
+                        return 3, b, px                 # level filed under the wrong price
+                    if last_rank >= 0 and r >= last_rank:
+                        return 4, b, px                 # levels not strictly ordered
+                    last_rank = r
+                    if px < 1 or px > books[b, Y.B_MAX_PRICE]:
+                        return 5, b, px                 # price off range
+                    tot = 0
+                    cnt = 0
+                    prev = -1
+                    last_seq = -1
+                    o = levels[lv, Y.L_HEAD]
+                    while o >= 0:
+                        if o >= ord_cap or seen[o] != 0:
+                            return 6, b, o              # order in two places / cycle
+                        seen[o] = 1
+                        if orders[o, Y.O_BOOK] != b or orders[o, Y.O_SIDE] != side \
+                                or orders[o, Y.O_PRICE] != px or orders[o, Y.O_LEVEL] != lv:
+                            return 7, b, orders[o, Y.O_ID]  # order fields disagree with its level
+                        if orders[o, Y.O_PREV] != prev:
+                            return 8, b, orders[o, Y.O_ID]  # broken back link
+                        if orders[o, Y.O_QTY] < 1:
+                            return 9, b, orders[o, Y.O_ID]  # non-positive resting qty
+                        if orders[o, Y.O_SEQ] <= last_seq:
+                            return 10, b, orders[o, Y.O_ID]  # FIFO violated
+                        last_seq = orders[o, Y.O_SEQ]
+                        tot += orders[o, Y.O_QTY]
+                        cnt += 1
+                        prev = o
+                        o = orders[o, Y.O_NEXT]
+                    if levels[lv, Y.L_TAIL] != prev:
+                        return 11, b, px                # tail mismatch
+                    if cnt == 0 or cnt != levels[lv, Y.L_COUNT] or tot != levels[lv, Y.L_QTY]:
+                        return 12, b, px                # level totals wrong / empty level
+                    side_orders += cnt
+                    side_levels += 1
             if side_orders != books[b, Y.B_NORD + side]:
                 return 13, b, side                      # order count wrong
+            if side_levels != books[b, Y.B_NLEV + side]:
+                return 25, b, side                      # level count wrong
             n_orders += side_orders
-        nb = books[b, Y.B_NLEV + C.BUY]
-        na = books[b, Y.B_NLEV + C.SELL]
-        if nb > 0 and na > 0:
-            bb = levels[ladder[books[b, Y.B_LOFF + C.BUY] + nb - 1, 1], Y.L_PRICE]
-            ba = levels[ladder[books[b, Y.B_LOFF + C.SELL] + na - 1, 1], Y.L_PRICE]
-            if bb >= ba:
-                return 14, b, bb                        # crossed book
+            n_levels += side_levels
+        lb = _best_level(books, chunks, ladder, b, C.BUY)
+        la = _best_level(books, chunks, ladder, b, C.SELL)
+        if lb >= 0 and la >= 0 and levels[lb, Y.L_PRICE] >= levels[la, Y.L_PRICE]:
+            return 14, b, levels[lb, Y.L_PRICE]         # crossed book
     if n_orders != arena[Y.H_ORD_LIVE]:
         return 15, -1, n_orders                         # live count wrong
     if n_levels != arena[Y.H_LVL_LIVE]:
         return 16, -1, n_levels
+    if n_chunks != arena[Y.H_CHK_LIVE]:
+        return 26, -1, n_chunks
     # every live slot is in a level; every free slot is on the free list
     for o in range(ord_cap):
         if (orders[o, Y.O_BOOK] >= 0) != (seen[o] == 1):
@@ -221,6 +272,15 @@ def check(arena):
         lv = levels[lv, Y.L_NEXT_FREE]
     if nfree + n_levels != lvl_cap:
         return 21, -1, nfree
+    nfree = 0
+    c = arena[Y.H_CHK_FREE]
+    while c >= 0:
+        if nfree > chk_cap:
+            return 27, -1, c
+        nfree += 1
+        c = chunks[c, Y.K_NEXT_FREE]
+    if nfree + n_chunks != chk_cap:
+        return 27, -1, nfree
     # the id table maps exactly the live orders
     mask = htab.shape[0] - 1
     nh = 0
@@ -231,11 +291,10 @@ def check(arena):
             o = htab[h, 1]
             if o < 0 or o >= ord_cap or orders[o, Y.O_BOOK] < 0 or orders[o, Y.O_ID] != oid:
                 return 22, -1, oid                      # hash points to a wrong slot
-            # reachable from its home position without crossing an empty cell
             p = _hash_pos(oid, mask)
             while p != h:
                 if htab[p, 0] == 0:
-                    return 23, -1, oid
+                    return 23, -1, oid                  # unreachable from its home slot
                 p = (p + 1) & mask
     if nh != n_orders or nh != arena[Y.H_HASH_COUNT]:
         return 24, -1, nh

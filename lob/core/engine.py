@@ -42,6 +42,8 @@ CHECK_MESSAGES = {
     18: "order free list corrupt", 19: "order slots not all accounted for", 20: "level free list corrupt",
     21: "level slots not all accounted for", 22: "id table points to a wrong slot",
     23: "id unreachable from its hash position", 24: "id table count differs from live orders",
+    25: "side level count differs from its ladder", 26: "live chunk count differs",
+    27: "chunk slots not all accounted for",
 }
 
 ORDER_DTYPE = np.dtype([("order_id", np.int64), ("side", np.int64), ("price", np.int64),
@@ -62,14 +64,17 @@ class Engine:
     max_price_ticks : int or sequence of int, optional
         Highest valid limit price per book (default ``codes.DEFAULT_MAX_PRICE_TICKS``).
         Memory never depends on it.
-    order_capacity, level_capacity, ladder_per_side, fill_capacity, event_capacity : int
-        Initial table sizes; every table doubles when full.
+    order_capacity, level_capacity, chunks_per_side, fill_capacity, event_capacity : int
+        Initial table sizes (``chunks_per_side``: occupied 64-tick windows
+        per book side); every table doubles when full.  The fill/event
+        capacities size the buffers of the per-message path; ``process``
+        sizes its own.
     max_orders, max_levels : int, optional
         Hard limits: growing past them raises ``CapacityError`` instead.
     """
 
     def __init__(self, n_books: int, *, max_price_ticks: int | Sequence[int] | None = None,
-                 order_capacity: int = 1024, level_capacity: int = 256, ladder_per_side: int = 16,
+                 order_capacity: int = 1024, level_capacity: int = 256, chunks_per_side: int = 8,
                  fill_capacity: int = 4096, event_capacity: int = 8192,
                  max_orders: int | None = None, max_levels: int | None = None):
         n_books = int(n_books)
@@ -83,19 +88,19 @@ class Engine:
             mp = np.asarray(max_price_ticks, np.int64)
             if mp.shape != (n_books,):
                 raise ValueError(f"max_price_ticks has {mp.shape[0]} entries for {n_books} books")
-        if (mp < 1).any():
-            raise ValueError("max_price_ticks must be >= 1 for every book")
+        if (mp < 1).any() or (mp > Y.MAX_PRICE_LIMIT).any():
+            raise ValueError(f"max_price_ticks must be in [1, 2**50] for every book")
         for name, v in (("order_capacity", order_capacity), ("level_capacity", level_capacity),
-                        ("ladder_per_side", ladder_per_side), ("fill_capacity", fill_capacity),
+                        ("chunks_per_side", chunks_per_side), ("fill_capacity", fill_capacity),
                         ("event_capacity", event_capacity)):
             if int(v) < 1:
                 raise ValueError(f"{name} must be >= 1, got {v}")
         self.n_books = n_books
         self.max_orders = max_orders
         self.max_levels = max_levels
-        lad = max(2, int(ladder_per_side))
+        lad = max(2, int(chunks_per_side))
         caps = dict(ord_cap=int(order_capacity), lvl_cap=int(level_capacity),
-                    lad_cap=2 * n_books * lad, hash_cap=_pow2(2 * int(order_capacity) + 2),
+                    chk_cap=max(2, int(level_capacity) // 4), lad_cap=2 * n_books * lad, hash_cap=_pow2(2 * int(order_capacity) + 2),
                     fill_cap=int(fill_capacity), ev_cap=max(8, int(event_capacity)))
         off = Y.layout(n_books, **caps)
         a = np.zeros(off["size"], np.int64)
@@ -105,9 +110,11 @@ class Engine:
         a[Y.H_NEXT_ID] = C.AUTO_ID_BASE
         a[Y.H_ORD_FREE] = -1
         a[Y.H_LVL_FREE] = -1
+        a[Y.H_CHK_FREE] = -1
         self.arena = a
         self._chain_free("orders", 0, caps["ord_cap"])
         self._chain_free("levels", 0, caps["lvl_cap"])
+        self._chain_free("chunks", 0, caps["chk_cap"])
         books = self.table("books")
         books[:, Y.B_MAX_PRICE] = mp
         for b in range(n_books):
@@ -129,6 +136,7 @@ class Engine:
     def _write_offsets(a, off, caps):
         a[Y.H_ORD_CAP], a[Y.H_ORD_OFF] = caps["ord_cap"], off["orders"]
         a[Y.H_LVL_CAP], a[Y.H_LVL_OFF] = caps["lvl_cap"], off["levels"]
+        a[Y.H_CHK_CAP], a[Y.H_CHK_OFF] = caps["chk_cap"], off["chunks"]
         a[Y.H_BOOK_OFF] = off["books"]
         a[Y.H_LAD_CAP], a[Y.H_LAD_OFF] = caps["lad_cap"], off["ladder"]
         a[Y.H_HASH_CAP], a[Y.H_HASH_OFF] = caps["hash_cap"], off["hash"]
@@ -139,29 +147,30 @@ class Engine:
     def _caps(self) -> dict[str, int]:
         a = self.arena
         return dict(ord_cap=int(a[Y.H_ORD_CAP]), lvl_cap=int(a[Y.H_LVL_CAP]),
-                    lad_cap=int(a[Y.H_LAD_CAP]), hash_cap=int(a[Y.H_HASH_CAP]),
+                    chk_cap=int(a[Y.H_CHK_CAP]), lad_cap=int(a[Y.H_LAD_CAP]), hash_cap=int(a[Y.H_HASH_CAP]),
                     fill_cap=int(a[Y.H_FILL_CAP]), ev_cap=int(a[Y.H_EV_CAP]))
 
     _COLS = {"orders": (Y.H_ORD_OFF, Y.H_ORD_CAP, Y.N_ORD), "levels": (Y.H_LVL_OFF, Y.H_LVL_CAP, Y.N_LVL),
+             "chunks": (Y.H_CHK_OFF, Y.H_CHK_CAP, Y.N_CHK),
              "books": (Y.H_BOOK_OFF, Y.H_NBOOKS, Y.N_BOOK), "ladder": (Y.H_LAD_OFF, Y.H_LAD_CAP, Y.N_LAD),
              "hash": (Y.H_HASH_OFF, Y.H_HASH_CAP, Y.N_HASH), "fills": (Y.H_FILL_OFF, Y.H_FILL_CAP, C.N_FILL),
              "events": (Y.H_EV_OFF, Y.H_EV_CAP, C.N_EVENT)}
 
     def table(self, name: str, arena: np.ndarray | None = None) -> np.ndarray:
         """A 2-D int64 view of one arena table (``orders``, ``levels``,
-        ``books``, ``ladder``, ``hash``, ``fills``, ``events``)."""
+        ``chunks``, ``books``, ``ladder``, ``hash``, ``fills``, ``events``)."""
         a = self.arena if arena is None else arena
         h_off, h_rows, cols = self._COLS[name]
         off, rows = int(a[h_off]), int(a[h_rows])
         return a[off:off + rows * cols].reshape(rows, cols)
 
     def _chain_free(self, name: str, lo: int, hi: int) -> None:
-        """Push slots ``lo..hi-1`` on the free list of ``orders``/``levels``."""
+        """Push slots ``lo..hi-1`` on the free list of ``orders``,
+        ``levels`` or ``chunks``."""
         t = self.table(name)
-        if name == "orders":
-            col, head, mark = Y.O_NEXT, Y.H_ORD_FREE, Y.O_BOOK
-        else:
-            col, head, mark = Y.L_NEXT_FREE, Y.H_LVL_FREE, Y.L_BOOK
+        col, head, mark = {"orders": (Y.O_NEXT, Y.H_ORD_FREE, Y.O_BOOK),
+                           "levels": (Y.L_NEXT_FREE, Y.H_LVL_FREE, Y.L_BOOK),
+                           "chunks": (Y.K_NEXT_FREE, Y.H_CHK_FREE, Y.K_KEY)}[name]
         t[lo:hi, mark] = -1
         t[lo:hi - 1, col] = np.arange(lo + 1, hi)
         t[hi - 1, col] = self.arena[head]
@@ -176,7 +185,7 @@ class Engine:
         a = np.zeros(off["size"], np.int64)
         a[:Y.N_HEADER] = old[:Y.N_HEADER]
         self._write_offsets(a, off, caps)
-        names = ["orders", "levels", "books", "ladder", "fills", "events"]
+        names = ["orders", "levels", "chunks", "books", "ladder", "fills", "events"]
         if caps["hash_cap"] == int(old[Y.H_HASH_CAP]):
             names.append("hash")      # otherwise the caller rehashes
         for name in names:
@@ -209,6 +218,10 @@ class Engine:
                 new = min(new, self.max_levels)
             self._realloc(lvl_cap=new)
             self._chain_free("levels", cap, new)
+        elif status == Y.ST_NEED_CHUNKS:
+            cap = int(a[Y.H_CHK_CAP])
+            self._realloc(chk_cap=2 * cap)
+            self._chain_free("chunks", cap, 2 * cap)
         elif status == Y.ST_NEED_HASH:
             self._rehash(2 * int(a[Y.H_HASH_CAP]))
         elif status == Y.ST_NEED_LADDER:
@@ -235,7 +248,7 @@ class Engine:
             books = self.table("books")
             used = int(self.arena[Y.H_LAD_USED])
         lad = self.table("ladder")
-        lo, n = int(books[book, Y.B_LOFF + side]), int(books[book, Y.B_NLEV + side])
+        lo, n = int(books[book, Y.B_LOFF + side]), int(books[book, Y.B_NCHK + side])
         lad[used:used + n] = lad[lo:lo + n]
         books[book, Y.B_LOFF + side] = used
         books[book, Y.B_LCAP + side] = need
@@ -250,7 +263,7 @@ class Engine:
         pos = 0
         for b in range(self.n_books):
             for s in range(2):
-                lo, n, cap = (int(books[b, Y.B_LOFF + s]), int(books[b, Y.B_NLEV + s]),
+                lo, n, cap = (int(books[b, Y.B_LOFF + s]), int(books[b, Y.B_NCHK + s]),
                               int(books[b, Y.B_LCAP + s]))
                 lad[pos:pos + n] = old_lad[lo:lo + n]
                 books[b, Y.B_LOFF + s] = pos
@@ -289,23 +302,40 @@ class Engine:
     # ------------------------------------------------------------------ entry points
     def process(self, msgs) -> tuple[np.ndarray, np.ndarray]:
         """Process an array of messages (``MSG_DTYPE`` or (n, 9) int64) in
-        compiled code; return the ``(fills, events)`` they produced."""
+        one compiled call; return the ``(fills, events)`` they produced.
+
+        The kernel writes straight into result arrays sized from the message
+        count (grown geometrically if a burst of fills needs more), so the
+        rows are never copied."""
         m = C.as_matrix(msgs)
         a = self.arena
         if a[Y.H_NFILLS] or a[Y.H_NEVENTS]:
             self._pending.append(self._take_outputs())
-        out: list = []
-        i, n = 0, len(m)
+        n = len(m)
+        fills = np.empty((max(64, n // 2), C.N_FILL), np.int64)
+        events = np.empty((max(64, 2 * n + 8), C.N_EVENT), np.int64)
+        i = 0
         while True:
-            status, i = _kernel.run(self.arena, m, i, n)
+            status, i = _kernel.run(self.arena, m, i, n, fills, events)
             if status == Y.ST_OK:
                 break
             if status == Y.ST_NEED_OUTPUT:
-                self._make_room(out)
+                fills = self._enlarge(fills, int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEED_FILLS]))
+                events = self._enlarge(events, int(self.arena[Y.H_NEVENTS]), int(self.arena[Y.H_NEED_EVENTS]))
             else:
                 self._grow(status)
-        out.append(self._take_outputs())
-        return self._concat(out)
+        nf, ne = int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEVENTS])
+        self.arena[Y.H_NFILLS] = 0
+        self.arena[Y.H_NEVENTS] = 0
+        return fills[:nf].view(C.FILL_DTYPE).reshape(nf), events[:ne].view(C.EVENT_DTYPE).reshape(ne)
+
+    @staticmethod
+    def _enlarge(buf: np.ndarray, used: int, need: int) -> np.ndarray:
+        if buf.shape[0] - used >= need:
+            return buf
+        new = np.empty((max(2 * buf.shape[0], used + need), buf.shape[1]), np.int64)
+        new[:used] = buf[:used]
+        return new
 
     def submit(self, type: int, book: int, side: int, price: int = 0, qty: int = 0,
                order_id: int = 0, account: int = 0, stp: int = 0, ts: int = 0) -> int:

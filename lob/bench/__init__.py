@@ -1,0 +1,1 @@
+"""Workloads and the ``lob bench`` runner (engine throughput against the twin)."""
