@@ -1,0 +1,43 @@
+"""The ``lob`` command line.  Each subcommand lives in its own module and is
+imported only when used, so ``lob --help`` stays fast."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, help); the module defines add_arguments(parser) and main(args) -> int
+SUBCOMMANDS = {
+    "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
+    "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lob", description="Order-book microstructure simulator.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module, help_) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(_module=module)
+        # arguments are added lazily in main() once the command is known
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    # find the subcommand first, then let its module declare its arguments
+    known, _ = parser.parse_known_args(argv[:1]) if argv and not argv[0].startswith("-") else (None, None)
+    if known is None:
+        parser.parse_args(argv)
+        return 2
+    mod = importlib.import_module(known._module)
+    sp = argparse.ArgumentParser(prog=f"lob {known.command}", description=SUBCOMMANDS[known.command][1])
+    mod.add_arguments(sp)
+    args = sp.parse_args(argv[1:])
+    return int(mod.main(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
