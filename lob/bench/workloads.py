@@ -77,11 +77,16 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
                 out[i, C.M_PRICE] = levels[lv, Y.L_PRICE]
                 out[i, C.M_QTY] = q
         if kind == 1:
-            o = int(u3 * ord_cap)          # next live slot from a random start
-            while orders[o, Y.O_BOOK] < 0:
-                o = (o + 1) % ord_cap
+            # a uniformly drawn live order: probe slots along a golden-ratio
+            # sequence from a random start until one is live
+            x = u3
+            o = int(x * ord_cap)
+            while orders[o, Y.O_LEVEL] < 0:
+                x += 0.6180339887498949
+                x -= int(x)
+                o = int(x * ord_cap)
             out[i, C.M_TYPE] = C.CANCEL
-            out[i, C.M_SIDE] = orders[o, Y.O_SIDE]
+            out[i, C.M_SIDE] = levels[orders[o, Y.O_LEVEL], Y.L_SIDE]
             out[i, C.M_ID] = orders[o, Y.O_ID]
             out[i, C.M_PRICE] = 0
             out[i, C.M_QTY] = 0

@@ -23,3 +23,4 @@ def clz64(typingctx, x):
         return builder.call(fn, [val, ir.Constant(ir.IntType(1), 0)])
 
     return sig, codegen
+

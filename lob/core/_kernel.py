@@ -46,6 +46,14 @@ def _hash_pos(key, mask):
 
 
 @njit(cache=True, inline="always")
+def _u(i):
+    """An index the kernel knows is in range and non-negative.  Indexing with
+    an unsigned integer skips numba's negative-index wraparound fix-up,
+    which measured about 13% of the kernel's time."""
+    return np.uint64(i)
+
+
+@njit(cache=True, inline="always")
 def _rank(price, side):
     """Higher rank = better price on ``side``."""
     return price if side == C.BUY else Y.RANK_BASE - price
@@ -100,68 +108,79 @@ def _crosses(side, price, opp_price):
 
 # ---------------------------------------------------------------- the kernel
 @njit(cache=True)
-def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
-    """Process ``msgs[start:stop]``; return ``(status, next_index)``.
+def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
+    """Process ``msgs[start:stop]`` against the arena ``A``; return
+    ``(status, next_index)``.
 
     ``status`` is ``ST_OK`` when all were processed, otherwise the reason the
     kernel stopped before message ``next_index`` (see ``_layout.ST_*``).
 
-    Blocks marked ``[name]`` below are the pieces a less performance-minded
-    engine would call as functions; they are spelled out in place (see the
-    module docstring for why) and each appears at most twice."""
-    ord_cap = arena[Y.H_ORD_CAP]
-    orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
-    lvl_cap = arena[Y.H_LVL_CAP]
-    levels = arena[arena[Y.H_LVL_OFF]:arena[Y.H_LVL_OFF] + lvl_cap * Y.N_LVL].reshape((lvl_cap, Y.N_LVL))
-    chk_cap = arena[Y.H_CHK_CAP]
-    chunks = arena[arena[Y.H_CHK_OFF]:arena[Y.H_CHK_OFF] + chk_cap * Y.N_CHK].reshape((chk_cap, Y.N_CHK))
-    n_books = arena[Y.H_NBOOKS]
-    books = arena[arena[Y.H_BOOK_OFF]:arena[Y.H_BOOK_OFF] + n_books * Y.N_BOOK].reshape((n_books, Y.N_BOOK))
-    lad_cap = arena[Y.H_LAD_CAP]
-    ladder = arena[arena[Y.H_LAD_OFF]:arena[Y.H_LAD_OFF] + lad_cap * Y.N_LAD].reshape((lad_cap, Y.N_LAD))
-    hash_cap = arena[Y.H_HASH_CAP]
-    htab = arena[arena[Y.H_HASH_OFF]:arena[Y.H_HASH_OFF] + hash_cap * Y.N_HASH].reshape((hash_cap, Y.N_HASH))
+    Notation: tables are addressed through row bases into the flat arena,
+    e.g. ``po = ORD + o * N_ORD`` then ``A[_u(po + O_QTY)]`` is order
+    ``o``'s remaining qty (constant strides let the compiler fold the
+    address arithmetic).  Blocks marked ``[name]`` are what a less
+    performance-minded engine would call as functions; they are spelled out
+    in place (see the module docstring for why)."""
+    ORD = A[Y.H_ORD_OFF]
+    LVL = A[Y.H_LVL_OFF]
+    CHK = A[Y.H_CHK_OFF]
+    BKS = A[Y.H_BOOK_OFF]
+    LAD = A[Y.H_LAD_OFF]
+    HSH = A[Y.H_HASH_OFF]
+    ord_cap = A[Y.H_ORD_CAP]
+    lvl_cap = A[Y.H_LVL_CAP]
+    chk_cap = A[Y.H_CHK_CAP]
+    n_books = A[Y.H_NBOOKS]
+    hash_cap = A[Y.H_HASH_CAP]
     hmask = hash_cap - 1
     fill_cap = fills.shape[0]
     ev_cap = events.shape[0]
-    # header counters stay in registers for the whole call (the arena
-    # aliases every table, so the compiler could not keep them otherwise)
-    nf = arena[Y.H_NFILLS]
-    ne = arena[Y.H_NEVENTS]
-    ord_free = arena[Y.H_ORD_FREE]
-    ord_live = arena[Y.H_ORD_LIVE]
-    lvl_free = arena[Y.H_LVL_FREE]
-    lvl_live = arena[Y.H_LVL_LIVE]
-    chk_free = arena[Y.H_CHK_FREE]
-    chk_live = arena[Y.H_CHK_LIVE]
-    hcount = arena[Y.H_HASH_COUNT]
-    seq = arena[Y.H_SEQ]
-    next_id = arena[Y.H_NEXT_ID]
-    result = arena[Y.H_RESULT]
+    fl = fills.ravel()
+    ev = events.ravel()
+    ms = msgs.ravel()
+    # header counters stay in locals for the whole call (the arena aliases
+    # every table, so the compiler could not keep them in registers otherwise)
+    nf = A[Y.H_NFILLS]
+    ne = A[Y.H_NEVENTS]
+    ord_free = A[Y.H_ORD_FREE]
+    ord_live = A[Y.H_ORD_LIVE]
+    lvl_free = A[Y.H_LVL_FREE]
+    lvl_live = A[Y.H_LVL_LIVE]
+    chk_free = A[Y.H_CHK_FREE]
+    chk_live = A[Y.H_CHK_LIVE]
+    hcount = A[Y.H_HASH_COUNT]
+    seq = A[Y.H_SEQ]
+    next_id = A[Y.H_NEXT_ID]
+    result = A[Y.H_RESULT]
 
     i = start
     status = Y.ST_OK
     while i < stop:
-        ts = msgs[i, C.M_TS]
-        typ = msgs[i, C.M_TYPE]
-        b = msgs[i, C.M_BOOK]
-        side = msgs[i, C.M_SIDE]
-        oid = msgs[i, C.M_ID]
-        price = msgs[i, C.M_PRICE]
-        qty = msgs[i, C.M_QTY]
-        acct = msgs[i, C.M_ACCT]
-        stp = msgs[i, C.M_STP]
+        pm = i * C.N_MSG
+        ts = ms[_u(pm + C.M_TS)]
+        typ = ms[_u(pm + C.M_TYPE)]
+        b = ms[_u(pm + C.M_BOOK)]
+        side = ms[_u(pm + C.M_SIDE)]
+        oid = ms[_u(pm + C.M_ID)]
+        price = ms[_u(pm + C.M_PRICE)]
+        qty = ms[_u(pm + C.M_QTY)]
+        acct = ms[_u(pm + C.M_ACCT)]
+        stp = ms[_u(pm + C.M_STP)]
 
         # room for the rows any message may write before it knows more
         if ev_cap - ne < 4:
-            arena[Y.H_NEED_FILLS] = 0
-            arena[Y.H_NEED_EVENTS] = 4
+            A[Y.H_NEED_FILLS] = 0
+            A[Y.H_NEED_EVENTS] = 4
             status = Y.ST_NEED_OUTPUT
             break
 
         # ================= validation (no state changes) ==================
         reason = 0
-        slot = -1                      # slot of the live order a message names
+        slot = -1                 # slot of the live order a message names
+        hfree = -1                # empty hash cell found by the duplicate check
+        pb = BKS + b * Y.N_BOOK   # row bases: book, named order, its level
+        po = 0
+        pl = 0
         if typ < C.LIMIT or typ > C.REDUCE:
             reason = C.R_BAD_TYPE
         elif b < 0 or b >= n_books:
@@ -177,40 +196,45 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
                 if oid != 0:
                     # [hash lookup]
                     h = _hash_pos(oid, hmask)
-                    while htab[h, 0] != 0:
-                        if htab[h, 0] == oid:
+                    while A[_u(HSH + 2 * h)] != 0:
+                        if A[_u(HSH + 2 * h)] == oid:
                             reason = C.R_DUPLICATE_ID
                             break
                         h = (h + 1) & hmask
+                    hfree = h
                 if reason != 0:
                     pass
                 elif typ != C.MARKET and price == C.PRICE_OFF_GRID:
                     reason = C.R_OFF_GRID
-                elif typ != C.MARKET and (price < 1 or price > books[b, Y.B_MAX_PRICE]):
+                elif typ != C.MARKET and (price < 1 or price > A[_u(pb + Y.B_MAX_PRICE)]):
                     reason = C.R_BAD_PRICE
                 elif qty < 1 or qty > C.MAX_QTY:
                     reason = C.R_BAD_QTY
                 elif typ == C.POST_ONLY:
                     # [best level of the other side]
-                    nc = books[b, Y.B_NCHK + 1 - side]
+                    nc = A[_u(pb + Y.B_NCHK + 1 - side)]
                     if nc > 0:
-                        c = ladder[books[b, Y.B_LOFF + 1 - side] + nc - 1, 1]
-                        lv = chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
-                        if _crosses(side, price, levels[lv, Y.L_PRICE]):
+                        c = A[_u(LAD + 2 * (A[_u(pb + Y.B_LOFF + 1 - side)] + nc - 1) + 1)]
+                        pc = CHK + c * Y.N_CHK
+                        lv = A[_u(pc + Y.K_LVL + 63 - clz64(A[_u(pc + Y.K_BITS)]))]
+                        if _crosses(side, price, A[_u(LVL + lv * Y.N_LVL + Y.L_PRICE)]):
                             reason = C.R_POST_ONLY_WOULD_TAKE
         else:
             # CANCEL / MODIFY / REDUCE name a live order of this book
             if oid > 0:
                 # [hash lookup]
                 h = _hash_pos(oid, hmask)
-                while htab[h, 0] != 0:
-                    if htab[h, 0] == oid:
-                        slot = htab[h, 1]
+                while A[_u(HSH + 2 * h)] != 0:
+                    if A[_u(HSH + 2 * h)] == oid:
+                        slot = A[_u(HSH + 2 * h + 1)]
                         break
                     h = (h + 1) & hmask
-            if slot < 0 or orders[slot, Y.O_BOOK] != b:
+            if slot >= 0:
+                po = ORD + slot * Y.N_ORD
+                pl = LVL + A[_u(po + Y.O_LEVEL)] * Y.N_LVL
+            if slot < 0 or A[_u(pl + Y.L_BOOK)] != b:
                 reason = C.R_UNKNOWN_ID
-            elif orders[slot, Y.O_ACCT] != acct:
+            elif A[_u(po + Y.O_ACCT)] != acct:
                 reason = C.R_NOT_OWNER
             elif typ == C.REDUCE:
                 if qty < 1 or qty > C.MAX_QTY:
@@ -220,41 +244,43 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
                     reason = C.R_BAD_STP
                 elif price == C.PRICE_OFF_GRID:
                     reason = C.R_OFF_GRID
-                elif price < 1 or price > books[b, Y.B_MAX_PRICE]:
+                elif price < 1 or price > A[_u(pb + Y.B_MAX_PRICE)]:
                     reason = C.R_BAD_PRICE
                 elif qty < 1 or qty > C.MAX_QTY:
                     reason = C.R_BAD_QTY
-                elif orders[slot, Y.O_TIF] == C.POST_ONLY and price != orders[slot, Y.O_PRICE]:
+                elif A[_u(po + Y.O_TIF)] == C.POST_ONLY and price != A[_u(pl + Y.L_PRICE)]:
                     # [best level of the other side]
-                    s = orders[slot, Y.O_SIDE]
-                    nc = books[b, Y.B_NCHK + 1 - s]
+                    s = A[_u(pl + Y.L_SIDE)]
+                    nc = A[_u(pb + Y.B_NCHK + 1 - s)]
                     if nc > 0:
-                        c = ladder[books[b, Y.B_LOFF + 1 - s] + nc - 1, 1]
-                        lv = chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
-                        if _crosses(s, price, levels[lv, Y.L_PRICE]):
+                        c = A[_u(LAD + 2 * (A[_u(pb + Y.B_LOFF + 1 - s)] + nc - 1) + 1)]
+                        pc = CHK + c * Y.N_CHK
+                        lv = A[_u(pc + Y.K_LVL + 63 - clz64(A[_u(pc + Y.K_BITS)]))]
+                        if _crosses(s, price, A[_u(LVL + lv * Y.N_LVL + Y.L_PRICE)]):
                             reason = C.R_POST_ONLY_WOULD_TAKE
 
         if reason != 0:
-            events[ne, C.E_TS] = ts
-            events[ne, C.E_KIND] = C.EV_REJECTED
-            events[ne, C.E_BOOK] = b
-            events[ne, C.E_ID] = oid
-            events[ne, C.E_ACCT] = acct
-            events[ne, C.E_SIDE] = side
-            events[ne, C.E_PRICE] = price
-            events[ne, C.E_QTY] = qty
-            events[ne, C.E_REASON] = reason
+            pe = ne * C.N_EVENT
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_KIND)] = C.EV_REJECTED
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = qty
+            ev[_u(pe + C.E_REASON)] = reason
             ne += 1
             result = 0
             i += 1
             continue
 
         # ================= capacity for orders that may take and rest =====
-        in_place = typ == C.MODIFY and price == orders[slot, Y.O_PRICE] and qty <= orders[slot, Y.O_QTY]
-        takes = typ <= C.POST_ONLY or (typ == C.MODIFY and not in_place)
-        if takes:
-            if typ == C.MODIFY:
-                side = orders[slot, Y.O_SIDE]
+        in_place = False
+        if typ == C.MODIFY:
+            in_place = price == A[_u(pl + Y.L_PRICE)] and qty <= A[_u(po + Y.O_QTY)]
+            side = A[_u(pl + Y.L_SIDE)]
+        if typ <= C.POST_ONLY or (typ == C.MODIFY and not in_place):
             os_ = 1 - side
             if ord_live >= ord_cap and typ != C.MODIFY:
                 status = Y.ST_NEED_ORDERS
@@ -268,123 +294,131 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
             if 2 * (hcount + 1) > hash_cap:
                 status = Y.ST_NEED_HASH
                 break
-            if books[b, Y.B_NCHK + side] >= books[b, Y.B_LCAP + side]:
-                arena[Y.H_NEED_BOOK] = b
-                arena[Y.H_NEED_SIDE] = side
+            if A[_u(pb + Y.B_NCHK + side)] >= A[_u(pb + Y.B_LCAP + side)]:
+                A[Y.H_NEED_BOOK] = b
+                A[Y.H_NEED_SIDE] = side
                 status = Y.ST_NEED_LADDER
                 break
-            n_opp = books[b, Y.B_NORD + os_]
+            n_opp = A[_u(pb + Y.B_NORD + os_)]
             need_f = n_opp if n_opp < qty else qty
             need_e = need_f + 4
             if stp == C.STP_CANCEL_RESTING or stp == C.STP_CANCEL_BOTH:
                 need_e += n_opp
             if fill_cap - nf < need_f or ev_cap - ne < need_e:
-                arena[Y.H_NEED_FILLS] = need_f
-                arena[Y.H_NEED_EVENTS] = need_e
+                A[Y.H_NEED_FILLS] = need_f
+                A[Y.H_NEED_EVENTS] = need_e
                 status = Y.ST_NEED_OUTPUT
                 break
 
         # ================= CANCEL / REDUCE / MODIFY ========================
         if typ >= C.CANCEL:
             o = slot
-            oq = orders[o, Y.O_QTY]
-            s = orders[o, Y.O_SIDE]
-            opx = orders[o, Y.O_PRICE]
+            oq = A[_u(po + Y.O_QTY)]
+            lv = A[_u(po + Y.O_LEVEL)]
+            s = A[_u(pl + Y.L_SIDE)]
+            opx = A[_u(pl + Y.L_PRICE)]
+            pe = ne * C.N_EVENT
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = s
+            ne += 1
             if in_place or (typ == C.REDUCE and qty < oq):
                 newq = qty if typ == C.MODIFY else oq - qty
-                orders[o, Y.O_QTY] = newq
-                levels[orders[o, Y.O_LEVEL], Y.L_QTY] -= oq - newq
-                events[ne, C.E_TS] = ts
-                events[ne, C.E_KIND] = C.EV_MODIFIED
-                events[ne, C.E_BOOK] = b
-                events[ne, C.E_ID] = oid
-                events[ne, C.E_ACCT] = acct
-                events[ne, C.E_SIDE] = s
-                events[ne, C.E_PRICE] = opx
-                events[ne, C.E_QTY] = newq
-                events[ne, C.E_REASON] = 0
-                ne += 1
+                A[_u(po + Y.O_QTY)] = newq
+                A[_u(pl + Y.L_QTY)] -= oq - newq
+                ev[_u(pe + C.E_KIND)] = C.EV_MODIFIED
+                ev[_u(pe + C.E_PRICE)] = opx
+                ev[_u(pe + C.E_QTY)] = newq
+                ev[_u(pe + C.E_REASON)] = 0
                 result = oid
                 i += 1
                 continue
             # the order leaves its queue: CANCEL, REDUCE of all, or a MODIFY
             # that loses priority (it re-enters below as a new arrival)
-            events[ne, C.E_TS] = ts
-            events[ne, C.E_BOOK] = b
-            events[ne, C.E_ID] = oid
-            events[ne, C.E_ACCT] = acct
-            events[ne, C.E_SIDE] = s
             if typ == C.MODIFY:
-                events[ne, C.E_KIND] = C.EV_MODIFIED
-                events[ne, C.E_PRICE] = price
-                events[ne, C.E_QTY] = qty
-                events[ne, C.E_REASON] = 0
-                tif = orders[o, Y.O_TIF]
+                ev[_u(pe + C.E_KIND)] = C.EV_MODIFIED
+                ev[_u(pe + C.E_PRICE)] = price
+                ev[_u(pe + C.E_QTY)] = qty
+                ev[_u(pe + C.E_REASON)] = 0
+                tif = A[_u(po + Y.O_TIF)]
             else:
-                events[ne, C.E_KIND] = C.EV_CANCELLED
-                events[ne, C.E_PRICE] = opx
-                events[ne, C.E_QTY] = oq
-                events[ne, C.E_REASON] = C.CX_USER
-            ne += 1
+                ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
+                ev[_u(pe + C.E_PRICE)] = opx
+                ev[_u(pe + C.E_QTY)] = oq
+                ev[_u(pe + C.E_REASON)] = C.CX_USER
             # [unlink o from its level]
-            lv = orders[o, Y.O_LEVEL]
-            pv = orders[o, Y.O_PREV]
-            nx = orders[o, Y.O_NEXT]
+            pv = A[_u(po + Y.O_PREV)]
+            nx = A[_u(po + Y.O_NEXT)]
             if pv >= 0:
-                orders[pv, Y.O_NEXT] = nx
+                A[_u(ORD + pv * Y.N_ORD + Y.O_NEXT)] = nx
             else:
-                levels[lv, Y.L_HEAD] = nx
+                A[_u(pl + Y.L_HEAD)] = nx
             if nx >= 0:
-                orders[nx, Y.O_PREV] = pv
+                A[_u(ORD + nx * Y.N_ORD + Y.O_PREV)] = pv
             else:
-                levels[lv, Y.L_TAIL] = pv
-            levels[lv, Y.L_QTY] -= oq
-            levels[lv, Y.L_COUNT] -= 1
-            books[b, Y.B_NORD + s] -= 1
-            if levels[lv, Y.L_COUNT] == 0:
+                A[_u(pl + Y.L_TAIL)] = pv
+            A[_u(pl + Y.L_QTY)] -= oq
+            cnt = A[_u(pl + Y.L_COUNT)] - 1
+            A[_u(pl + Y.L_COUNT)] = cnt
+            A[_u(pb + Y.B_NORD + s)] -= 1
+            if cnt == 0:
                 # [drop level lv]: clear its bit; drop its chunk if now empty
-                c = levels[lv, Y.L_CHUNK]
-                bits = chunks[c, Y.K_BITS] & ~(np.int64(1) << (_rank(opx, s) & 63))
-                chunks[c, Y.K_BITS] = bits
+                c = A[_u(pl + Y.L_CHUNK)]
+                pc = CHK + c * Y.N_CHK
+                bits = A[_u(pc + Y.K_BITS)] & ~(np.int64(1) << (_rank(opx, s) & 63))
+                A[_u(pc + Y.K_BITS)] = bits
                 if bits == 0:
-                    loff = books[b, Y.B_LOFF + s]
-                    n = books[b, Y.B_NCHK + s]
-                    if ladder[loff + n - 1, 1] == c:
+                    loff = A[_u(pb + Y.B_LOFF + s)]
+                    n = A[_u(pb + Y.B_NCHK + s)]
+                    if A[_u(LAD + 2 * (loff + n - 1) + 1)] == c:
                         pos = loff + n - 1
                     else:
-                        pos = _ladder_search(ladder, loff, loff + n, chunks[c, Y.K_KEY])
+                        key = A[_u(pc + Y.K_KEY)]
+                        lo = loff
+                        hi = loff + n
+                        while lo < hi:
+                            mid = (lo + hi) >> 1
+                            if A[_u(LAD + 2 * mid)] < key:
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        pos = lo
                     for k in range(pos, loff + n - 1):
-                        ladder[k, 0] = ladder[k + 1, 0]
-                        ladder[k, 1] = ladder[k + 1, 1]
-                    books[b, Y.B_NCHK + s] = n - 1
-                    chunks[c, Y.K_NEXT_FREE] = chk_free
+                        A[_u(LAD + 2 * k)] = A[_u(LAD + 2 * k + 2)]
+                        A[_u(LAD + 2 * k + 1)] = A[_u(LAD + 2 * k + 3)]
+                    A[_u(pb + Y.B_NCHK + s)] = n - 1
+                    A[_u(pc + Y.K_NEXT_FREE)] = chk_free
                     chk_free = c
                     chk_live -= 1
-                books[b, Y.B_NLEV + s] -= 1
-                levels[lv, Y.L_BOOK] = -1
-                levels[lv, Y.L_NEXT_FREE] = lvl_free
+                A[_u(pb + Y.B_NLEV + s)] -= 1
+                A[_u(pl + Y.L_BOOK)] = -1
+                A[_u(pl + Y.L_NEXT_FREE)] = lvl_free
                 lvl_free = lv
                 lvl_live -= 1
             # [free order o]: drop its id (backward-shift deletion, Knuth's
             # algorithm R: no tombstones) and return its slot
             h = _hash_pos(oid, hmask)
-            while htab[h, 0] != oid:
+            while A[_u(HSH + 2 * h)] != oid:
                 h = (h + 1) & hmask
             j = h
             while True:
                 j = (j + 1) & hmask
-                if htab[j, 0] == 0:
+                kj = A[_u(HSH + 2 * j)]
+                if kj == 0:
                     break
-                home = _hash_pos(htab[j, 0], hmask)
+                home = _hash_pos(kj, hmask)
                 # entry j moves into the hole unless home is cyclically in (h, j]
                 if (j > h and (home <= h or home > j)) or (j < h and home <= h and home > j):
-                    htab[h, 0] = htab[j, 0]
-                    htab[h, 1] = htab[j, 1]
+                    A[_u(HSH + 2 * h)] = kj
+                    A[_u(HSH + 2 * h + 1)] = A[_u(HSH + 2 * j + 1)]
                     h = j
-            htab[h, 0] = 0
+            A[_u(HSH + 2 * h)] = 0
             hcount -= 1
-            orders[o, Y.O_BOOK] = -1
-            orders[o, Y.O_NEXT] = ord_free
+            hfree = -1
+            A[_u(po + Y.O_LEVEL)] = -1
+            A[_u(po + Y.O_NEXT)] = ord_free
             ord_free = o
             ord_live -= 1
             if typ != C.MODIFY:
@@ -398,15 +432,16 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
                 next_id += 1
             if typ == C.MARKET:
                 price = 0
-            events[ne, C.E_TS] = ts
-            events[ne, C.E_KIND] = C.EV_ACCEPTED
-            events[ne, C.E_BOOK] = b
-            events[ne, C.E_ID] = oid
-            events[ne, C.E_ACCT] = acct
-            events[ne, C.E_SIDE] = side
-            events[ne, C.E_PRICE] = price
-            events[ne, C.E_QTY] = qty
-            events[ne, C.E_REASON] = 0
+            pe = ne * C.N_EVENT
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_KIND)] = C.EV_ACCEPTED
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = qty
+            ev[_u(pe + C.E_REASON)] = 0
             ne += 1
 
         # ================= a taker: new order or re-entering MODIFY ========
@@ -417,137 +452,143 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
             # can the whole quantity trade now within the limit?  Walk the
             # other side best first: chunks from the top, bits high to low.
             avail = 0
-            loff = books[b, Y.B_LOFF + os_]
-            k = loff + books[b, Y.B_NCHK + os_] - 1
+            loff = A[_u(pb + Y.B_LOFF + os_)]
+            k = loff + A[_u(pb + Y.B_NCHK + os_)] - 1
             counting = True
             while k >= loff and avail < rem and counting:
-                c = ladder[k, 1]
-                bits = chunks[c, Y.K_BITS]
+                pc = CHK + A[_u(LAD + 2 * k + 1)] * Y.N_CHK
+                bits = A[_u(pc + Y.K_BITS)]
                 while bits != 0 and avail < rem and counting:
                     hb = 63 - clz64(bits)
                     bits &= ~(np.int64(1) << hb)
-                    lv = chunks[c, Y.K_LVL + hb]
-                    if not _crosses(side, price, levels[lv, Y.L_PRICE]):
+                    pl = LVL + A[_u(pc + Y.K_LVL + hb)] * Y.N_LVL
+                    if not _crosses(side, price, A[_u(pl + Y.L_PRICE)]):
                         counting = False
                     elif stp == C.STP_NONE:
-                        avail += levels[lv, Y.L_QTY]
+                        avail += A[_u(pl + Y.L_QTY)]
                     else:
-                        o = levels[lv, Y.L_HEAD]
+                        o = A[_u(pl + Y.L_HEAD)]
                         while o >= 0 and avail < rem:
-                            if orders[o, Y.O_ACCT] != acct:
-                                avail += orders[o, Y.O_QTY]
+                            po = ORD + o * Y.N_ORD
+                            if A[_u(po + Y.O_ACCT)] != acct:
+                                avail += A[_u(po + Y.O_QTY)]
                             elif stp != C.STP_CANCEL_RESTING:
                                 counting = False
                                 break
-                            o = orders[o, Y.O_NEXT]
+                            o = A[_u(po + Y.O_NEXT)]
                 k -= 1
             fok_ok = avail >= rem
 
         if fok_ok and tif != C.POST_ONLY:
             # ---- the matching walk: best level first, FIFO within it ------
             while rem > 0:
-                nc = books[b, Y.B_NCHK + os_]
+                nc = A[_u(pb + Y.B_NCHK + os_)]
                 if nc == 0:
                     break
-                kpos = books[b, Y.B_LOFF + os_] + nc - 1
-                c = ladder[kpos, 1]
-                hb = 63 - clz64(chunks[c, Y.K_BITS])
-                lv = chunks[c, Y.K_LVL + hb]
-                lpx = levels[lv, Y.L_PRICE]
+                c = A[_u(LAD + 2 * (A[_u(pb + Y.B_LOFF + os_)] + nc - 1) + 1)]
+                pc = CHK + c * Y.N_CHK
+                hb = 63 - clz64(A[_u(pc + Y.K_BITS)])
+                lv = A[_u(pc + Y.K_LVL + hb)]
+                pl = LVL + lv * Y.N_LVL
+                lpx = A[_u(pl + Y.L_PRICE)]
                 if typ != C.MARKET and not _crosses(side, price, lpx):
                     break
-                o = levels[lv, Y.L_HEAD]
+                o = A[_u(pl + Y.L_HEAD)]
                 while o >= 0:
-                    nx = orders[o, Y.O_NEXT]
-                    mq = orders[o, Y.O_QTY]
-                    macct = orders[o, Y.O_ACCT]
-                    mid_ = orders[o, Y.O_ID]
-                    events[ne, C.E_TS] = ts
-                    events[ne, C.E_BOOK] = b
-                    events[ne, C.E_ID] = mid_
-                    events[ne, C.E_ACCT] = macct
-                    events[ne, C.E_SIDE] = os_
-                    events[ne, C.E_PRICE] = lpx
+                    po = ORD + o * Y.N_ORD
+                    nx = A[_u(po + Y.O_NEXT)]
+                    mq = A[_u(po + Y.O_QTY)]
+                    macct = A[_u(po + Y.O_ACCT)]
+                    mid_ = A[_u(po + Y.O_ID)]
+                    pe = ne * C.N_EVENT
                     if stp != C.STP_NONE and macct == acct:
                         if stp == C.STP_CANCEL_INCOMING:
                             stp_stop = True
                             break
-                        events[ne, C.E_KIND] = C.EV_CANCELLED
-                        events[ne, C.E_QTY] = mq
-                        events[ne, C.E_REASON] = C.CX_STP
-                        ne += 1
+                        ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
+                        ev[_u(pe + C.E_QTY)] = mq
+                        ev[_u(pe + C.E_REASON)] = C.CX_STP
                         stp_stop = stp == C.STP_CANCEL_BOTH
                     else:
                         q = mq if mq < rem else rem
-                        fills[nf, C.F_TS] = ts
-                        fills[nf, C.F_BOOK] = b
-                        fills[nf, C.F_MAKER] = mid_
-                        fills[nf, C.F_TAKER] = oid
-                        fills[nf, C.F_MAKER_ACCT] = macct
-                        fills[nf, C.F_TAKER_ACCT] = acct
-                        fills[nf, C.F_PRICE] = lpx
-                        fills[nf, C.F_QTY] = q
-                        fills[nf, C.F_TAKER_SIDE] = side
+                        pf = nf * C.N_FILL
+                        fl[_u(pf + C.F_TS)] = ts
+                        fl[_u(pf + C.F_BOOK)] = b
+                        fl[_u(pf + C.F_MAKER)] = mid_
+                        fl[_u(pf + C.F_TAKER)] = oid
+                        fl[_u(pf + C.F_MAKER_ACCT)] = macct
+                        fl[_u(pf + C.F_TAKER_ACCT)] = acct
+                        fl[_u(pf + C.F_PRICE)] = lpx
+                        fl[_u(pf + C.F_QTY)] = q
+                        fl[_u(pf + C.F_TAKER_SIDE)] = side
                         nf += 1
                         rem -= q
-                        books[b, Y.B_VOLUME] += q
-                        books[b, Y.B_NTRADES] += 1
-                        books[b, Y.B_LAST_PX] = lpx
-                        books[b, Y.B_LAST_TS] = ts
+                        A[_u(pb + Y.B_VOLUME)] += q
+                        A[_u(pb + Y.B_NTRADES)] += 1
+                        A[_u(pb + Y.B_LAST_PX)] = lpx
+                        A[_u(pb + Y.B_LAST_TS)] = ts
                         if q < mq:
                             # the taker is done; the maker stays at the head
-                            orders[o, Y.O_QTY] = mq - q
-                            levels[lv, Y.L_QTY] -= q
+                            A[_u(po + Y.O_QTY)] = mq - q
+                            A[_u(pl + Y.L_QTY)] -= q
                             break
-                        events[ne, C.E_KIND] = C.EV_FILLED
-                        events[ne, C.E_QTY] = 0
-                        events[ne, C.E_REASON] = 0
-                        ne += 1
+                        ev[_u(pe + C.E_KIND)] = C.EV_FILLED
+                        ev[_u(pe + C.E_QTY)] = 0
+                        ev[_u(pe + C.E_REASON)] = 0
+                    ev[_u(pe + C.E_TS)] = ts
+                    ev[_u(pe + C.E_BOOK)] = b
+                    ev[_u(pe + C.E_ID)] = mid_
+                    ev[_u(pe + C.E_ACCT)] = macct
+                    ev[_u(pe + C.E_SIDE)] = os_
+                    ev[_u(pe + C.E_PRICE)] = lpx
+                    ne += 1
                     # the maker is done (filled or STP-cancelled): pop the head
-                    levels[lv, Y.L_HEAD] = nx
+                    A[_u(pl + Y.L_HEAD)] = nx
                     if nx >= 0:
-                        orders[nx, Y.O_PREV] = -1
+                        A[_u(ORD + nx * Y.N_ORD + Y.O_PREV)] = -1
                     else:
-                        levels[lv, Y.L_TAIL] = -1
-                    levels[lv, Y.L_QTY] -= mq
-                    levels[lv, Y.L_COUNT] -= 1
-                    books[b, Y.B_NORD + os_] -= 1
+                        A[_u(pl + Y.L_TAIL)] = -1
+                    A[_u(pl + Y.L_QTY)] -= mq
+                    A[_u(pl + Y.L_COUNT)] -= 1
+                    A[_u(pb + Y.B_NORD + os_)] -= 1
                     # [free order o] (as above)
                     h = _hash_pos(mid_, hmask)
-                    while htab[h, 0] != mid_:
+                    while A[_u(HSH + 2 * h)] != mid_:
                         h = (h + 1) & hmask
                     j = h
                     while True:
                         j = (j + 1) & hmask
-                        if htab[j, 0] == 0:
+                        kj = A[_u(HSH + 2 * j)]
+                        if kj == 0:
                             break
-                        home = _hash_pos(htab[j, 0], hmask)
+                        home = _hash_pos(kj, hmask)
                         if (j > h and (home <= h or home > j)) or (j < h and home <= h and home > j):
-                            htab[h, 0] = htab[j, 0]
-                            htab[h, 1] = htab[j, 1]
+                            A[_u(HSH + 2 * h)] = kj
+                            A[_u(HSH + 2 * h + 1)] = A[_u(HSH + 2 * j + 1)]
                             h = j
-                    htab[h, 0] = 0
+                    A[_u(HSH + 2 * h)] = 0
                     hcount -= 1
-                    orders[o, Y.O_BOOK] = -1
-                    orders[o, Y.O_NEXT] = ord_free
+                    hfree = -1
+                    A[_u(po + Y.O_LEVEL)] = -1
+                    A[_u(po + Y.O_NEXT)] = ord_free
                     ord_free = o
                     ord_live -= 1
                     if stp_stop or rem == 0:
                         break
                     o = nx
-                if levels[lv, Y.L_COUNT] == 0:
+                if A[_u(pl + Y.L_COUNT)] == 0:
                     # [drop level lv] -- the best level: its chunk is the
                     # last ladder entry and it is the chunk's top bit
-                    bits = chunks[c, Y.K_BITS] & ~(np.int64(1) << hb)
-                    chunks[c, Y.K_BITS] = bits
+                    bits = A[_u(pc + Y.K_BITS)] & ~(np.int64(1) << hb)
+                    A[_u(pc + Y.K_BITS)] = bits
                     if bits == 0:
-                        books[b, Y.B_NCHK + os_] = nc - 1
-                        chunks[c, Y.K_NEXT_FREE] = chk_free
+                        A[_u(pb + Y.B_NCHK + os_)] = nc - 1
+                        A[_u(pc + Y.K_NEXT_FREE)] = chk_free
                         chk_free = c
                         chk_live -= 1
-                    books[b, Y.B_NLEV + os_] -= 1
-                    levels[lv, Y.L_BOOK] = -1
-                    levels[lv, Y.L_NEXT_FREE] = lvl_free
+                    A[_u(pb + Y.B_NLEV + os_)] -= 1
+                    A[_u(pl + Y.L_BOOK)] = -1
+                    A[_u(pl + Y.L_NEXT_FREE)] = lvl_free
                     lvl_free = lv
                     lvl_live -= 1
                 if stp_stop:
@@ -556,128 +597,144 @@ def run(arena, msgs, start, stop, fills, events):  # noqa: C901 - one body by de
         if rem > 0 and not stp_stop and (tif == C.LIMIT or tif == C.POST_ONLY):
             # ---- the remainder rests: a slot, its id, then its level ------
             o = ord_free
-            ord_free = orders[o, Y.O_NEXT]
+            po = ORD + o * Y.N_ORD
+            ord_free = A[_u(po + Y.O_NEXT)]
             ord_live += 1
-            orders[o, Y.O_ID] = oid
-            orders[o, Y.O_BOOK] = b
-            orders[o, Y.O_SIDE] = side
-            orders[o, Y.O_PRICE] = price
-            orders[o, Y.O_QTY] = rem
-            orders[o, Y.O_ACCT] = acct
-            orders[o, Y.O_TIF] = tif
-            orders[o, Y.O_TS] = ts
-            orders[o, Y.O_SEQ] = seq
+            A[_u(po + Y.O_ID)] = oid
+            A[_u(po + Y.O_QTY)] = rem
+            A[_u(po + Y.O_ACCT)] = acct
+            A[_u(po + Y.O_TIF)] = tif
+            A[_u(po + Y.O_SEQ)] = seq
             seq += 1
-            h = _hash_pos(oid, hmask)
-            while htab[h, 0] != 0:
-                h = (h + 1) & hmask
-            htab[h, 0] = oid
-            htab[h, 1] = o
+            # the duplicate check already found an empty cell for this id,
+            # still valid if no id was deleted since
+            h = hfree
+            if h < 0:
+                h = _hash_pos(oid, hmask)
+                while A[_u(HSH + 2 * h)] != 0:
+                    h = (h + 1) & hmask
+            A[_u(HSH + 2 * h)] = oid
+            A[_u(HSH + 2 * h + 1)] = o
             hcount += 1
             # [find or create the level]: most arrivals land in the top chunk
             r = _rank(price, side)
             key = r >> 6
             bit = r & 63
-            loff = books[b, Y.B_LOFF + side]
-            n = books[b, Y.B_NCHK + side]
-            if n > 0 and ladder[loff + n - 1, 0] == key:
+            loff = A[_u(pb + Y.B_LOFF + side)]
+            n = A[_u(pb + Y.B_NCHK + side)]
+            top = A[_u(LAD + 2 * (loff + n - 1))] if n > 0 else -1
+            if top == key:
                 pos = loff + n - 1
                 found = True
-            elif n == 0 or ladder[loff + n - 1, 0] < key:
+            elif top < key:
                 pos = loff + n
                 found = False
             else:
-                pos = _ladder_search(ladder, loff, loff + n, key)
-                found = pos < loff + n and ladder[pos, 0] == key
+                lo = loff
+                hi = loff + n
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if A[_u(LAD + 2 * mid)] < key:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                pos = lo
+                found = pos < loff + n and A[_u(LAD + 2 * pos)] == key
             if found:
-                c = ladder[pos, 1]
+                c = A[_u(LAD + 2 * pos + 1)]
+                pc = CHK + c * Y.N_CHK
             else:
                 c = chk_free
-                chk_free = chunks[c, Y.K_NEXT_FREE]
+                pc = CHK + c * Y.N_CHK
+                chk_free = A[_u(pc + Y.K_NEXT_FREE)]
                 chk_live += 1
-                chunks[c, Y.K_KEY] = key
-                chunks[c, Y.K_BITS] = 0
+                A[_u(pc + Y.K_KEY)] = key
+                A[_u(pc + Y.K_BITS)] = 0
                 for k in range(loff + n, pos, -1):
-                    ladder[k, 0] = ladder[k - 1, 0]
-                    ladder[k, 1] = ladder[k - 1, 1]
-                ladder[pos, 0] = key
-                ladder[pos, 1] = c
-                books[b, Y.B_NCHK + side] = n + 1
-            if (chunks[c, Y.K_BITS] >> bit) & 1:
-                lv = chunks[c, Y.K_LVL + bit]
-                tail = levels[lv, Y.L_TAIL]
-                orders[tail, Y.O_NEXT] = o
-                levels[lv, Y.L_QTY] += rem
-                levels[lv, Y.L_COUNT] += 1
+                    A[_u(LAD + 2 * k)] = A[_u(LAD + 2 * k - 2)]
+                    A[_u(LAD + 2 * k + 1)] = A[_u(LAD + 2 * k - 1)]
+                A[_u(LAD + 2 * pos)] = key
+                A[_u(LAD + 2 * pos + 1)] = c
+                A[_u(pb + Y.B_NCHK + side)] = n + 1
+            bits = A[_u(pc + Y.K_BITS)]
+            if (bits >> bit) & 1:
+                lv = A[_u(pc + Y.K_LVL + bit)]
+                pl = LVL + lv * Y.N_LVL
+                tail = A[_u(pl + Y.L_TAIL)]
+                A[_u(ORD + tail * Y.N_ORD + Y.O_NEXT)] = o
+                A[_u(pl + Y.L_QTY)] += rem
+                A[_u(pl + Y.L_COUNT)] += 1
             else:
                 lv = lvl_free
-                lvl_free = levels[lv, Y.L_NEXT_FREE]
+                pl = LVL + lv * Y.N_LVL
+                lvl_free = A[_u(pl + Y.L_NEXT_FREE)]
                 lvl_live += 1
-                levels[lv, Y.L_PRICE] = price
-                levels[lv, Y.L_QTY] = rem
-                levels[lv, Y.L_COUNT] = 1
-                levels[lv, Y.L_HEAD] = o
-                levels[lv, Y.L_BOOK] = b
-                levels[lv, Y.L_SIDE] = side
-                levels[lv, Y.L_CHUNK] = c
-                chunks[c, Y.K_BITS] |= np.int64(1) << bit
-                chunks[c, Y.K_LVL + bit] = lv
-                books[b, Y.B_NLEV + side] += 1
+                A[_u(pl + Y.L_PRICE)] = price
+                A[_u(pl + Y.L_QTY)] = rem
+                A[_u(pl + Y.L_COUNT)] = 1
+                A[_u(pl + Y.L_HEAD)] = o
+                A[_u(pl + Y.L_BOOK)] = b
+                A[_u(pl + Y.L_SIDE)] = side
+                A[_u(pl + Y.L_CHUNK)] = c
+                A[_u(pc + Y.K_BITS)] = bits | (np.int64(1) << bit)
+                A[_u(pc + Y.K_LVL + bit)] = lv
+                A[_u(pb + Y.B_NLEV + side)] += 1
                 tail = -1
             # append at the back of the FIFO
-            orders[o, Y.O_PREV] = tail
-            orders[o, Y.O_NEXT] = -1
-            orders[o, Y.O_LEVEL] = lv
-            levels[lv, Y.L_TAIL] = o
-            books[b, Y.B_NORD + side] += 1
+            A[_u(po + Y.O_PREV)] = tail
+            A[_u(po + Y.O_NEXT)] = -1
+            A[_u(po + Y.O_LEVEL)] = lv
+            A[_u(pl + Y.L_TAIL)] = o
+            A[_u(pb + Y.B_NORD + side)] += 1
         else:
             # ---- the taker is done: filled, or its remainder cancelled ----
-            events[ne, C.E_TS] = ts
-            events[ne, C.E_BOOK] = b
-            events[ne, C.E_ID] = oid
-            events[ne, C.E_ACCT] = acct
-            events[ne, C.E_SIDE] = side
-            events[ne, C.E_PRICE] = price
-            events[ne, C.E_QTY] = rem
+            pe = ne * C.N_EVENT
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = rem
             if rem == 0:
-                events[ne, C.E_KIND] = C.EV_FILLED
-                events[ne, C.E_REASON] = 0
+                ev[_u(pe + C.E_KIND)] = C.EV_FILLED
+                ev[_u(pe + C.E_REASON)] = 0
             else:
-                events[ne, C.E_KIND] = C.EV_CANCELLED
+                ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
                 if stp_stop:
-                    events[ne, C.E_REASON] = C.CX_STP
+                    ev[_u(pe + C.E_REASON)] = C.CX_STP
                 elif not fok_ok:
-                    events[ne, C.E_REASON] = C.CX_FOK_UNFILLABLE
+                    ev[_u(pe + C.E_REASON)] = C.CX_FOK_UNFILLABLE
                 else:
-                    events[ne, C.E_REASON] = C.CX_IOC_REMAINDER
+                    ev[_u(pe + C.E_REASON)] = C.CX_IOC_REMAINDER
             ne += 1
         result = oid
         i += 1
 
-    arena[Y.H_NFILLS] = nf
-    arena[Y.H_NEVENTS] = ne
-    arena[Y.H_ORD_FREE] = ord_free
-    arena[Y.H_ORD_LIVE] = ord_live
-    arena[Y.H_LVL_FREE] = lvl_free
-    arena[Y.H_LVL_LIVE] = lvl_live
-    arena[Y.H_CHK_FREE] = chk_free
-    arena[Y.H_CHK_LIVE] = chk_live
-    arena[Y.H_HASH_COUNT] = hcount
-    arena[Y.H_SEQ] = seq
-    arena[Y.H_NEXT_ID] = next_id
-    arena[Y.H_RESULT] = result
-    arena[Y.H_NMSG] += i - start
+    A[Y.H_NFILLS] = nf
+    A[Y.H_NEVENTS] = ne
+    A[Y.H_ORD_FREE] = ord_free
+    A[Y.H_ORD_LIVE] = ord_live
+    A[Y.H_LVL_FREE] = lvl_free
+    A[Y.H_LVL_LIVE] = lvl_live
+    A[Y.H_CHK_FREE] = chk_free
+    A[Y.H_CHK_LIVE] = chk_live
+    A[Y.H_HASH_COUNT] = hcount
+    A[Y.H_SEQ] = seq
+    A[Y.H_NEXT_ID] = next_id
+    A[Y.H_RESULT] = result
+    A[Y.H_NMSG] += i - start
     return status, i
 
 
 @njit(cache=True)
-def submit(arena, ts, typ, book, side, order_id, price, qty, account, stp):
+def submit(A, ts, typ, book, side, order_id, price, qty, account, stp):
     """Per-message entry point: write the message into the arena's inbox and
     run it against the arena's own output buffers.  Returns ``(status,
     result)``; ``result`` is the order id (0 if rejected) when status is
     ``ST_OK``."""
-    off = arena[Y.H_INBOX_OFF]
-    inbox = arena[off:off + C.N_MSG].reshape((1, C.N_MSG))
+    off = A[Y.H_INBOX_OFF]
+    inbox = A[off:off + C.N_MSG].reshape((1, C.N_MSG))
     inbox[0, C.M_TS] = ts
     inbox[0, C.M_TYPE] = typ
     inbox[0, C.M_BOOK] = book
@@ -687,9 +744,9 @@ def submit(arena, ts, typ, book, side, order_id, price, qty, account, stp):
     inbox[0, C.M_QTY] = qty
     inbox[0, C.M_ACCT] = account
     inbox[0, C.M_STP] = stp
-    fc = arena[Y.H_FILL_CAP]
-    fills = arena[arena[Y.H_FILL_OFF]:arena[Y.H_FILL_OFF] + fc * C.N_FILL].reshape((fc, C.N_FILL))
-    ec = arena[Y.H_EV_CAP]
-    events = arena[arena[Y.H_EV_OFF]:arena[Y.H_EV_OFF] + ec * C.N_EVENT].reshape((ec, C.N_EVENT))
-    status, _ = run(arena, inbox, 0, 1, fills, events)
-    return status, arena[Y.H_RESULT]
+    fc = A[Y.H_FILL_CAP]
+    fills = A[A[Y.H_FILL_OFF]:A[Y.H_FILL_OFF] + fc * C.N_FILL].reshape((fc, C.N_FILL))
+    ec = A[Y.H_EV_CAP]
+    events = A[A[Y.H_EV_OFF]:A[Y.H_EV_OFF] + ec * C.N_EVENT].reshape((ec, C.N_EVENT))
+    status, _ = run(A, inbox, 0, 1, fills, events)
+    return status, A[Y.H_RESULT]

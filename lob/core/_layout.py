@@ -86,43 +86,40 @@ H_CHK_OFF = 33
 H_CHK_FREE = 34
 H_CHK_LIVE = 35
 N_HEADER = 64
-MAGIC = 0x4C4F42_0002  # "LOB", layout version 2
+MAGIC = 0x4C4F42_0003  # "LOB", layout version 3
 RANK_BASE = 1 << 51     # ask rank = RANK_BASE - price
 MAX_PRICE_LIMIT = 1 << 50
 
-# ---- orders table ------------------------------------------------------
+# ---- orders table (64-byte rows) ------------------------------------------
+# An order's book, side and price are those of its level (O_LEVEL).
 O_ID = 0
-O_BOOK = 1      # -1 for a free slot
-O_SIDE = 2
-O_PRICE = 3
-O_QTY = 4       # remaining lots
+O_QTY = 1       # remaining lots
+O_PREV = 2
+O_NEXT = 3      # next in level FIFO, or next free slot
+O_LEVEL = 4     # level row; -1 for a free slot
 O_ACCT = 5
-O_PREV = 6
-O_NEXT = 7      # next in level FIFO, or next free slot
-O_LEVEL = 8
-O_SEQ = 9       # arrival sequence number
-O_TIF = 10      # LIMIT or POST_ONLY
-O_TS = 11       # ns of arrival (last priority reset)
-N_ORD = 12
+O_TIF = 6       # LIMIT or POST_ONLY
+O_SEQ = 7       # arrival sequence number (FIFO witness)
+N_ORD = 8
 
-# ---- levels table ------------------------------------------------------
+# ---- levels table (64-byte rows) ------------------------------------------
 L_PRICE = 0
 L_QTY = 1
 L_COUNT = 2
-L_HEAD = 3
+L_HEAD = 3      # first order; next free level while free
 L_TAIL = 4
-L_NEXT_FREE = 5
-L_BOOK = 6      # -1 for a free level
-L_SIDE = 7
-L_CHUNK = 8     # chunk row holding this level
-N_LVL = 9
+L_BOOK = 5      # -1 for a free level
+L_SIDE = 6
+L_CHUNK = 7     # chunk row holding this level
+N_LVL = 8
+L_NEXT_FREE = L_HEAD
 
-# ---- chunks table -------------------------------------------------------
+# ---- chunks table (64-byte aligned rows) ----------------------------------
 K_KEY = 0       # r >> 6
-K_BITS = 1      # occupancy bitmap (bit j = tick (key << 6) + j holds a level)
+K_BITS = 1      # occupancy bitmap (bit j = rank (key << 6) + j holds a level)
 K_NEXT_FREE = 2  # free list link; -1 marks the end
-K_LVL = 3       # K_LVL + j: level row at bit j
-N_CHK = 3 + 64
+K_LVL = 8       # K_LVL + j: level row at bit j
+N_CHK = 8 + 64
 
 # ---- books table (per side fields are FIELD + side) --------------------
 B_MAX_PRICE = 0
@@ -159,13 +156,13 @@ def layout(n_books: int, ord_cap: int, lvl_cap: int, chk_cap: int, lad_cap: int,
     """Offsets of each table for the given capacities; ``size`` is the total
     number of int64 cells."""
     off = {}
-    pos = N_HEADER
+    pos = N_HEADER          # every table starts on a 64-byte boundary
     for name, rows, cols in (("orders", ord_cap, N_ORD), ("levels", lvl_cap, N_LVL),
                              ("chunks", chk_cap, N_CHK), ("books", n_books, N_BOOK),
                              ("ladder", lad_cap, N_LAD),
                              ("hash", hash_cap, N_HASH), ("fills", fill_cap, N_FILL),
                              ("events", ev_cap, N_EVENT), ("inbox", 1, N_MSG)):
         off[name] = pos
-        pos += rows * cols
+        pos += (rows * cols + 7) // 8 * 8
     off["size"] = pos
     return off

@@ -131,7 +131,7 @@ def live_orders(arena, book, out):
             while o >= 0:
                 out[r, 0] = orders[o, Y.O_ID]
                 out[r, 1] = side
-                out[r, 2] = orders[o, Y.O_PRICE]
+                out[r, 2] = levels[rows[k], Y.L_PRICE]
                 out[r, 3] = orders[o, Y.O_QTY]
                 out[r, 4] = orders[o, Y.O_ACCT]
                 r += 1
@@ -146,7 +146,7 @@ def rehash(arena, new_htab):
     mask = new_htab.shape[0] - 1
     n = 0
     for o in range(orders.shape[0]):
-        if orders[o, Y.O_BOOK] >= 0:
+        if orders[o, Y.O_LEVEL] >= 0:
             oid = orders[o, Y.O_ID]
             h = _hash_pos(oid, mask)
             while new_htab[h, 0] != 0:
@@ -214,9 +214,8 @@ def check(arena):
                         if o >= ord_cap or seen[o] != 0:
                             return 6, b, o              # order in two places / cycle
                         seen[o] = 1
-                        if orders[o, Y.O_BOOK] != b or orders[o, Y.O_SIDE] != side \
-                                or orders[o, Y.O_PRICE] != px or orders[o, Y.O_LEVEL] != lv:
-                            return 7, b, orders[o, Y.O_ID]  # order fields disagree with its level
+                        if orders[o, Y.O_LEVEL] != lv:
+                            return 7, b, orders[o, Y.O_ID]  # order does not point to its level
                         if orders[o, Y.O_PREV] != prev:
                             return 8, b, orders[o, Y.O_ID]  # broken back link
                         if orders[o, Y.O_QTY] < 1:
@@ -252,12 +251,12 @@ def check(arena):
         return 26, -1, n_chunks
     # every live slot is in a level; every free slot is on the free list
     for o in range(ord_cap):
-        if (orders[o, Y.O_BOOK] >= 0) != (seen[o] == 1):
-            return 17, orders[o, Y.O_BOOK], o           # order lost / stray
+        if (orders[o, Y.O_LEVEL] >= 0) != (seen[o] == 1):
+            return 17, -1, o                            # order lost / stray
     nfree = 0
     o = arena[Y.H_ORD_FREE]
     while o >= 0:
-        if orders[o, Y.O_BOOK] != -1 or nfree > ord_cap:
+        if orders[o, Y.O_LEVEL] != -1 or nfree > ord_cap:
             return 18, -1, o                            # free list corrupt
         nfree += 1
         o = orders[o, Y.O_NEXT]
@@ -289,7 +288,7 @@ def check(arena):
         if oid != 0:
             nh += 1
             o = htab[h, 1]
-            if o < 0 or o >= ord_cap or orders[o, Y.O_BOOK] < 0 or orders[o, Y.O_ID] != oid:
+            if o < 0 or o >= ord_cap or orders[o, Y.O_LEVEL] < 0 or orders[o, Y.O_ID] != oid:
                 return 22, -1, oid                      # hash points to a wrong slot
             p = _hash_pos(oid, mask)
             while p != h:

@@ -34,7 +34,7 @@ CHECK_MESSAGES = {
     1: "ladder level count exceeds its capacity", 2: "ladder entry points to a level of another book/side",
     3: "ladder key does not match the level price", 4: "ladder not strictly sorted",
     5: "level price outside [1, max_price_ticks]", 6: "order appears in two places (or a cycle)",
-    7: "order fields disagree with its level", 8: "broken back link in a level FIFO",
+    7: "order does not point to its level", 8: "broken back link in a level FIFO",
     9: "resting order with qty < 1", 10: "FIFO order violated (arrival sequence not increasing)",
     11: "level tail does not match its last order", 12: "level total/count differs from its orders (or empty level)",
     13: "side order count differs from its levels", 14: "book crossed after matching",
@@ -48,6 +48,14 @@ CHECK_MESSAGES = {
 
 ORDER_DTYPE = np.dtype([("order_id", np.int64), ("side", np.int64), ("price", np.int64),
                         ("qty", np.int64), ("account", np.int64)])
+
+
+def _aligned_zeros(n: int) -> np.ndarray:
+    """A zeroed int64 array whose data starts on a 64-byte boundary (so the
+    arena's 64-byte rows each sit in one cache line)."""
+    buf = np.zeros(n + 8, np.int64)
+    skip = (-buf.ctypes.data % 64) // 8
+    return buf[skip:skip + n]
 
 
 def _pow2(n: int) -> int:
@@ -103,7 +111,7 @@ class Engine:
                     chk_cap=max(2, int(level_capacity) // 4), lad_cap=2 * n_books * lad, hash_cap=_pow2(2 * int(order_capacity) + 2),
                     fill_cap=int(fill_capacity), ev_cap=max(8, int(event_capacity)))
         off = Y.layout(n_books, **caps)
-        a = np.zeros(off["size"], np.int64)
+        a = _aligned_zeros(off["size"])
         a[Y.H_MAGIC] = Y.MAGIC
         a[Y.H_NBOOKS] = n_books
         self._write_offsets(a, off, caps)
@@ -168,7 +176,7 @@ class Engine:
         """Push slots ``lo..hi-1`` on the free list of ``orders``,
         ``levels`` or ``chunks``."""
         t = self.table(name)
-        col, head, mark = {"orders": (Y.O_NEXT, Y.H_ORD_FREE, Y.O_BOOK),
+        col, head, mark = {"orders": (Y.O_NEXT, Y.H_ORD_FREE, Y.O_LEVEL),
                            "levels": (Y.L_NEXT_FREE, Y.H_LVL_FREE, Y.L_BOOK),
                            "chunks": (Y.K_NEXT_FREE, Y.H_CHK_FREE, Y.K_KEY)}[name]
         t[lo:hi, mark] = -1
@@ -182,7 +190,7 @@ class Engine:
         caps = self._caps()
         caps.update(new)
         off = Y.layout(self.n_books, **caps)
-        a = np.zeros(off["size"], np.int64)
+        a = _aligned_zeros(off["size"])
         a[:Y.N_HEADER] = old[:Y.N_HEADER]
         self._write_offsets(a, off, caps)
         names = ["orders", "levels", "chunks", "books", "ladder", "fills", "events"]
