@@ -38,28 +38,26 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 # ---------------------------------------------------------------- id table
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _hash_pos(key, mask):
     """Home slot of an order id (Fibonacci hashing, ``mask`` = cap - 1)."""
     h = np.uint64(key) * _GOLDEN
     return np.int64(h >> np.uint64(29)) & mask
 
 
-@njit(cache=True, inline="always")
-def _u(i):
-    """An index the kernel knows is in range and non-negative.  Indexing with
-    an unsigned integer skips numba's negative-index wraparound fix-up,
-    which measured about 13% of the kernel's time."""
-    return np.uint64(i)
+# An index the kernel knows is in range and non-negative: indexing with an
+# unsigned integer skips numba's negative-index wraparound fix-up, which
+# measured about 13% of the kernel's time.
+_u = np.uint64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _rank(price, side):
     """Higher rank = better price on ``side``."""
     return price if side == C.BUY else Y.RANK_BASE - price
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _best_level(books, chunks, ladder, b, s):
     """Row of the best level on side ``s`` of book ``b``, or -1."""
     n = books[b, Y.B_NCHK + s]
@@ -69,7 +67,7 @@ def _best_level(books, chunks, ladder, b, s):
     return chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _nth_level(books, chunks, ladder, b, s, n):
     """Row of the ``n``-th best level (0 = best) on side ``s``, or -1.
     O(n + chunks above it)."""
@@ -88,7 +86,7 @@ def _nth_level(books, chunks, ladder, b, s, n):
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _ladder_search(ladder, lo, hi, key):
     """First position in ``ladder[lo:hi]`` whose key is >= ``key``."""
     while lo < hi:
@@ -100,7 +98,7 @@ def _ladder_search(ladder, lo, hi, key):
     return lo
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _crosses(side, price, opp_price):
     """Would a ``side`` order at ``price`` trade with a level at ``opp_price``?"""
     return price >= opp_price if side == C.BUY else price <= opp_price

@@ -208,14 +208,17 @@ def messages(n: int) -> np.ndarray:
     return np.zeros(n, MSG_DTYPE)
 
 
-def as_matrix(msgs: np.ndarray) -> np.ndarray:
-    """View a ``MSG_DTYPE`` array (or an (n, 9) int64 array) as an (n, 9)
-    C-contiguous int64 matrix, copying only when needed."""
-    if msgs.dtype == MSG_DTYPE:
-        msgs = np.ascontiguousarray(msgs)
-        return msgs.view(np.int64).reshape(len(msgs), N_MSG)
-    arr = np.ascontiguousarray(msgs, dtype=np.int64)
-    if arr.ndim != 2 or arr.shape[1] != N_MSG:
-        raise ValueError(f"messages must be MSG_DTYPE or an (n, {N_MSG}) int64 "
-                         f"array, got shape {arr.shape} dtype {msgs.dtype}")
-    return arr
+def as_matrix(arr: np.ndarray, dtype: np.dtype = MSG_DTYPE) -> np.ndarray:
+    """View an array of ``dtype`` records (all nine fields int64: messages,
+    fills or events), or an (n, 9) int64 array, as an (n, 9) C-contiguous
+    int64 matrix, copying only when needed."""
+    if arr.dtype.names is not None:
+        if arr.dtype != dtype and [arr.dtype[k] for k in range(len(arr.dtype))] != [np.dtype(np.int64)] * 9:
+            raise ValueError(f"expected records of {dtype.names}, got {arr.dtype}")
+        arr = np.ascontiguousarray(arr)
+        return arr.view(np.int64).reshape(len(arr), 9)
+    mat = np.ascontiguousarray(arr, dtype=np.int64)
+    if mat.ndim != 2 or mat.shape[1] != 9:
+        raise ValueError(f"expected {dtype.names} records or an (n, 9) int64 array, "
+                         f"got shape {mat.shape} dtype {arr.dtype}")
+    return mat

@@ -308,20 +308,27 @@ class Engine:
         return (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
 
     # ------------------------------------------------------------------ entry points
-    def process(self, msgs) -> tuple[np.ndarray, np.ndarray]:
+    def process(self, msgs, out: tuple[np.ndarray, np.ndarray] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Process an array of messages (``MSG_DTYPE`` or (n, 9) int64) in
         one compiled call; return the ``(fills, events)`` they produced.
 
-        The kernel writes straight into result arrays sized from the message
-        count (grown geometrically if a burst of fills needs more), so the
-        rows are never copied."""
+        The kernel writes straight into the result arrays, so rows are never
+        copied.  By default they are allocated from the message count; pass
+        ``out=(fills_buf, events_buf)`` (``FILL_DTYPE``/``EVENT_DTYPE`` arrays
+        or (k, 9) int64 matrices) to reuse buffers across calls, as a replay
+        loop would: the results are then views into them (a buffer that
+        proves too small is replaced by a larger copy, never overrun)."""
         m = C.as_matrix(msgs)
         a = self.arena
         if a[Y.H_NFILLS] or a[Y.H_NEVENTS]:
             self._pending.append(self._take_outputs())
         n = len(m)
-        fills = np.empty((max(64, n // 2), C.N_FILL), np.int64)
-        events = np.empty((max(64, 2 * n + 8), C.N_EVENT), np.int64)
+        if out is None:
+            fills = np.empty((max(64, n // 2), C.N_FILL), np.int64)
+            events = np.empty((max(64, 2 * n + 8), C.N_EVENT), np.int64)
+        else:
+            fills, events = (C.as_matrix(x, C.FILL_DTYPE) for x in out)
         i = 0
         while True:
             status, i = _kernel.run(self.arena, m, i, n, fills, events)
