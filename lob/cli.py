@@ -10,6 +10,7 @@ import sys
 SUBCOMMANDS = {
     "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
     "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),
+    "reproduce": ("lob.reproduce.cli", "reproduce a published result (as2008: Avellaneda-Stoikov 2008 tables)"),
 }
 
 
