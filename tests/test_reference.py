@@ -1,25 +1,52 @@
-"""Hand-computed cases pinning the matching semantics of ``lob.core.codes``
-on the reference twin ``lob.core.reference.ReferenceEngine``.
+"""Hand-computed cases pinning the matching semantics of ``lob.core.codes``.
 
-Every engine used here is wrapped in :class:`Checked`, which runs the
-engine's ``check()`` invariant checker after every single message.  The
-tests only use the public API shared with ``lob.core.engine.Engine``, so
-``ENGINE`` can be swapped for it.
+Every test runs on both engines: the reference twin
+``lob.core.reference.ReferenceEngine`` and the compiled
+``lob.core.engine.Engine`` (the autouse ``engine_cls`` fixture sets
+``ENGINE``), except the ``check()`` corruption tests at the end, which reach
+into the twin's internals (``@reference_only``; the compiled engine's are in
+``test_engine.py``).  Every engine used here is wrapped in :class:`Checked`,
+which runs the engine's ``check()`` invariant checker after every single
+message.  The tests only use the public API shared by both engines.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 import pytest
 
 from lob.core import codes as C
+from lob.core.engine import Engine
 from lob.core.reference import ORDER_DTYPE, ReferenceEngine, _Level
 
 ENGINE = ReferenceEngine
+ENGINES = {"ref": ReferenceEngine, "engine": Engine}
 MAXP = 1000          # max_price_ticks of the default fixture engine
 AUTO = C.AUTO_ID_BASE
 BUY, SELL = C.BUY, C.SELL
 ACC, REJ, MOD, CXL, FIL = (C.EV_ACCEPTED, C.EV_REJECTED, C.EV_MODIFIED,
                            C.EV_CANCELLED, C.EV_FILLED)
+
+
+def reference_only(test):
+    """Run ``test`` on the reference twin only."""
+    test.reference_only = True
+    return test
+
+
+def pytest_generate_tests(metafunc):
+    if not getattr(metafunc.function, "reference_only", False):
+        metafunc.parametrize("engine_cls", list(ENGINES.values()), ids=list(ENGINES),
+                             indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def engine_cls(request, monkeypatch):
+    """The engine class under test; ``ENGINE`` points at it meanwhile."""
+    cls = getattr(request, "param", ReferenceEngine)
+    monkeypatch.setattr(sys.modules[__name__], "ENGINE", cls)
+    return cls
 
 
 class Checked:
@@ -117,6 +144,10 @@ def reasons(e):
 # ======================================================================
 # queries on an empty engine, constructor
 # ======================================================================
+def test_engine_under_test(e, engine_cls):
+    assert type(e.engine) is engine_cls and type(make().engine) is engine_cls
+
+
 def test_empty_engine(e):
     assert e.n_books == 2
     for b in (0, 1):
@@ -1021,6 +1052,7 @@ def _level(eng, price, side=SELL):
     return (book.asks if side == SELL else book.bids)[price]
 
 
+@reference_only
 def test_check_detects_bad_total():
     eng = _corruptible()
     _level(eng, 100).total += 1
@@ -1028,6 +1060,7 @@ def test_check_detects_bad_total():
         eng.check()
 
 
+@reference_only
 def test_check_detects_bad_count():
     eng = _corruptible()
     _level(eng, 100).count = 3
@@ -1035,6 +1068,7 @@ def test_check_detects_bad_count():
         eng.check()
 
 
+@reference_only
 def test_check_detects_fifo_violation():
     eng = _corruptible()
     lvl = _level(eng, 100)
@@ -1043,6 +1077,7 @@ def test_check_detects_fifo_violation():
         eng.check()
 
 
+@reference_only
 def test_check_detects_zero_qty():
     eng = _corruptible()
     lvl = _level(eng, 101)
@@ -1052,6 +1087,7 @@ def test_check_detects_zero_qty():
         eng.check()
 
 
+@reference_only
 def test_check_detects_crossed_book():
     eng = _corruptible()
     o = eng._orders[4]
@@ -1063,6 +1099,7 @@ def test_check_detects_crossed_book():
         eng.check()
 
 
+@reference_only
 def test_check_detects_index_mismatch():
     eng = _corruptible()
     del eng._orders[2]
@@ -1074,6 +1111,7 @@ def test_check_detects_index_mismatch():
         eng.check()
 
 
+@reference_only
 def test_check_detects_empty_level():
     eng = _corruptible()
     eng._books[0].asks[150] = _Level(150)

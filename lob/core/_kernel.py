@@ -278,25 +278,86 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
         if typ == C.MODIFY:
             in_place = price == A[_u(pl + Y.L_PRICE)] and qty <= A[_u(po + Y.O_QTY)]
             side = A[_u(pl + Y.L_SIDE)]
+        fok_ok = True
         if typ <= C.POST_ONLY or (typ == C.MODIFY and not in_place):
             os_ = 1 - side
-            if ord_live >= ord_cap and typ != C.MODIFY:
-                status = Y.ST_NEED_ORDERS
-                break
-            if lvl_live >= lvl_cap:
-                status = Y.ST_NEED_LEVELS
-                break
-            if chk_live >= chk_cap:
-                status = Y.ST_NEED_CHUNKS
-                break
-            if 2 * (hcount + 1) > hash_cap:
-                status = Y.ST_NEED_HASH
-                break
-            if A[_u(pb + Y.B_NCHK + side)] >= A[_u(pb + Y.B_LCAP + side)]:
-                A[Y.H_NEED_BOOK] = b
-                A[Y.H_NEED_SIDE] = side
-                status = Y.ST_NEED_LADDER
-                break
+            tif = A[_u(po + Y.O_TIF)] if typ == C.MODIFY else typ
+            lcap = A[_u(pb + Y.B_LCAP + side)]
+            n = A[_u(pb + Y.B_NCHK + side)]
+            full = (ord_live >= ord_cap or lvl_live >= lvl_cap or chk_live >= chk_cap
+                    or 2 * (hcount + 1) > hash_cap or n >= lcap)
+            fillable = False
+            if tif == C.FOK or (tif == C.LIMIT and full):
+                # [fillable now?] can the whole quantity trade within the
+                # limit?  Walk the other side best first: chunks from the
+                # top, bits high to low.  FOK needs the answer; a LIMIT needs
+                # it only when a table is full (a LIMIT that fills at once
+                # needs no room to rest).
+                avail = 0
+                loff = A[_u(pb + Y.B_LOFF + os_)]
+                k = loff + A[_u(pb + Y.B_NCHK + os_)] - 1
+                counting = True
+                while k >= loff and avail < qty and counting:
+                    pc = CHK + A[_u(LAD + 2 * k + 1)] * Y.N_CHK
+                    bits = A[_u(pc + Y.K_BITS)]
+                    while bits != 0 and avail < qty and counting:
+                        hb = 63 - clz64(bits)
+                        bits &= ~(np.int64(1) << hb)
+                        pl2 = LVL + A[_u(pc + Y.K_LVL + hb)] * Y.N_LVL
+                        if not _crosses(side, price, A[_u(pl2 + Y.L_PRICE)]):
+                            counting = False
+                        elif stp == C.STP_NONE:
+                            avail += A[_u(pl2 + Y.L_QTY)]
+                        else:
+                            o = A[_u(pl2 + Y.L_HEAD)]
+                            while o >= 0 and avail < qty:
+                                po2 = ORD + o * Y.N_ORD
+                                if A[_u(po2 + Y.O_ACCT)] != acct:
+                                    avail += A[_u(po2 + Y.O_QTY)]
+                                elif stp != C.STP_CANCEL_RESTING:
+                                    counting = False
+                                    break
+                                o = A[_u(po2 + Y.O_NEXT)]
+                    k -= 1
+                fillable = avail >= qty
+                if tif == C.FOK:
+                    fok_ok = fillable
+            if full and (tif == C.POST_ONLY or (tif == C.LIMIT and not fillable)):
+                # the order may rest: it needs a slot and an id cell (a
+                # re-entering MODIFY reuses its own), and a level, chunk and
+                # ladder entry only if its price has none yet
+                if typ != C.MODIFY and ord_live >= ord_cap:
+                    status = Y.ST_NEED_ORDERS
+                    break
+                if typ != C.MODIFY and 2 * (hcount + 1) > hash_cap:
+                    status = Y.ST_NEED_HASH
+                    break
+                r = _rank(price, side)
+                key = r >> 6
+                loff = A[_u(pb + Y.B_LOFF + side)]
+                lo = loff
+                hi = loff + n
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if A[_u(LAD + 2 * mid)] < key:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                chunk_exists = lo < loff + n and A[_u(LAD + 2 * lo)] == key
+                level_exists = chunk_exists and ((A[_u(CHK + A[_u(LAD + 2 * lo + 1)] * Y.N_CHK + Y.K_BITS)]
+                                                  >> (r & 63)) & 1) == 1
+                if not level_exists:
+                    if lvl_live >= lvl_cap:
+                        status = Y.ST_NEED_LEVELS
+                        break
+                    if not chunk_exists and chk_live >= chk_cap:
+                        status = Y.ST_NEED_CHUNKS
+                        break
+                    if not chunk_exists and n >= lcap:
+                        A[Y.H_NEED_BOOK] = b
+                        A[Y.H_NEED_SIDE] = side
+                        status = Y.ST_NEED_LADDER
+                        break
             n_opp = A[_u(pb + Y.B_NORD + os_)]
             need_f = n_opp if n_opp < qty else qty
             need_e = need_f + 4
@@ -340,7 +401,6 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                 ev[_u(pe + C.E_PRICE)] = price
                 ev[_u(pe + C.E_QTY)] = qty
                 ev[_u(pe + C.E_REASON)] = 0
-                tif = A[_u(po + Y.O_TIF)]
             else:
                 ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
                 ev[_u(pe + C.E_PRICE)] = opx
@@ -424,7 +484,6 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                 i += 1
                 continue
         else:
-            tif = typ
             if oid == 0:
                 oid = next_id
                 next_id += 1
@@ -445,38 +504,6 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
         # ================= a taker: new order or re-entering MODIFY ========
         rem = qty
         stp_stop = False
-        fok_ok = True
-        if tif == C.FOK:
-            # can the whole quantity trade now within the limit?  Walk the
-            # other side best first: chunks from the top, bits high to low.
-            avail = 0
-            loff = A[_u(pb + Y.B_LOFF + os_)]
-            k = loff + A[_u(pb + Y.B_NCHK + os_)] - 1
-            counting = True
-            while k >= loff and avail < rem and counting:
-                pc = CHK + A[_u(LAD + 2 * k + 1)] * Y.N_CHK
-                bits = A[_u(pc + Y.K_BITS)]
-                while bits != 0 and avail < rem and counting:
-                    hb = 63 - clz64(bits)
-                    bits &= ~(np.int64(1) << hb)
-                    pl = LVL + A[_u(pc + Y.K_LVL + hb)] * Y.N_LVL
-                    if not _crosses(side, price, A[_u(pl + Y.L_PRICE)]):
-                        counting = False
-                    elif stp == C.STP_NONE:
-                        avail += A[_u(pl + Y.L_QTY)]
-                    else:
-                        o = A[_u(pl + Y.L_HEAD)]
-                        while o >= 0 and avail < rem:
-                            po = ORD + o * Y.N_ORD
-                            if A[_u(po + Y.O_ACCT)] != acct:
-                                avail += A[_u(po + Y.O_QTY)]
-                            elif stp != C.STP_CANCEL_RESTING:
-                                counting = False
-                                break
-                            o = A[_u(po + Y.O_NEXT)]
-                k -= 1
-            fok_ok = avail >= rem
-
         if fok_ok and tif != C.POST_ONLY:
             # ---- the matching walk: best level first, FIFO within it ------
             while rem > 0:

@@ -94,7 +94,8 @@ def depth_within(arena, book, bps):
         m2 = 2 * levels[lb, Y.L_PRICE]
     else:
         m2 = 2 * levels[la, Y.L_PRICE]
-    tol = bps * m2
+    # floor(bps * m2 / 10000) without overflow: m2 < 2**52, bps <= 10**6
+    tol = bps * (m2 // 10000) + (bps * (m2 % 10000)) // 10000
     res = np.zeros(2, np.int64)
     for side in range(2):
         loff = books[book, Y.B_LOFF + side]
@@ -108,7 +109,7 @@ def depth_within(arena, book, bps):
                 bits &= ~(np.int64(1) << hb)
                 lv = chunks[c, Y.K_LVL + hb]
                 dist = m2 - 2 * levels[lv, Y.L_PRICE] if side == C.BUY else 2 * levels[lv, Y.L_PRICE] - m2
-                if dist * 10000 > tol:
+                if dist > tol:            # dist * 10000 > bps * m2, for integers
                     done = True
                     break
                 res[side] += levels[lv, Y.L_QTY]

@@ -180,6 +180,14 @@ MAX_QTY = 1 << 48              # largest order size, lots
 PRICE_OFF_GRID = -(1 << 62)    # price sentinel: not a multiple of the tick
 QTY_OFF_LOT = -(1 << 62)       # qty sentinel: not a multiple of the lot
 DEFAULT_MAX_PRICE_TICKS = 1 << 50
+MAX_DEPTH_BPS = 1_000_000      # depth_within's widest band: 10,000% of mid
+
+
+def check_depth_bps(bps) -> int:
+    """Validate the band of ``depth_within``: an integer in [0, MAX_DEPTH_BPS]."""
+    if isinstance(bps, bool) or int(bps) != bps or not 0 <= bps <= MAX_DEPTH_BPS:
+        raise ValueError(f"bps must be an integer in [0, {MAX_DEPTH_BPS}], got {bps!r}")
+    return int(bps)
 
 # --- record layouts ----------------------------------------------------
 MSG_FIELDS = ("ts", "type", "book", "side", "order_id", "price", "qty",

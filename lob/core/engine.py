@@ -27,7 +27,16 @@ from . import codes as C
 
 
 class CapacityError(RuntimeError):
-    """A table would have to grow past the limit the engine was given."""
+    """A table would have to grow past the limit the engine was given.
+
+    The message that needed the room changed nothing.  Raised by
+    ``process``, it carries ``processed`` (how many messages were applied)
+    and their ``fills`` and ``events``; raised by ``submit``, the earlier
+    messages' outputs stay queued for ``drain()``."""
+
+    processed: int = 0
+    fills = None
+    events = None
 
 
 CHECK_MESSAGES = {
@@ -338,7 +347,18 @@ class Engine:
                 fills = self._enlarge(fills, int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEED_FILLS]))
                 events = self._enlarge(events, int(self.arena[Y.H_NEVENTS]), int(self.arena[Y.H_NEED_EVENTS]))
             else:
-                self._grow(status)
+                try:
+                    self._grow(status)
+                except CapacityError as err:
+                    # messages before i were applied: hand their outputs over
+                    # with the error, and leave the arena's own buffers clean
+                    nf, ne = int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEVENTS])
+                    self.arena[Y.H_NFILLS] = 0
+                    self.arena[Y.H_NEVENTS] = 0
+                    err.processed = i
+                    err.fills = fills[:nf].view(C.FILL_DTYPE).reshape(nf)
+                    err.events = events[:ne].view(C.EVENT_DTYPE).reshape(ne)
+                    raise
         nf, ne = int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEVENTS])
         self.arena[Y.H_NFILLS] = 0
         self.arena[Y.H_NEVENTS] = 0
@@ -374,40 +394,50 @@ class Engine:
         return self._concat(chunks)
 
     # ------------------------------------------------------------------ queries
+    def _book(self, book) -> int:
+        b = int(book)
+        if not 0 <= b < self.n_books:
+            raise IndexError(f"book {book} out of range [0, {self.n_books})")
+        return b
+
     def best_bid(self, book: int) -> tuple[int, int]:
         """(price, qty) of the best bid level, (0, 0) if none.  O(1)."""
-        p, q = _queries.best(self.arena, book, C.BUY)
+        p, q = _queries.best(self.arena, self._book(book), C.BUY)
         return int(p), int(q)
 
     def best_ask(self, book: int) -> tuple[int, int]:
         """(price, qty) of the best ask level, (0, 0) if none.  O(1)."""
-        p, q = _queries.best(self.arena, book, C.SELL)
+        p, q = _queries.best(self.arena, self._book(book), C.SELL)
         return int(p), int(q)
 
     def l2(self, book: int, n: int):
         """Top ``n`` levels: ``(bid_px, bid_qty, ask_px, ask_qty)`` int64 arrays,
         best first, zero padded.  O(n)."""
-        out = np.empty((4, n), np.int64)
-        _queries.l2(self.arena, book, n, out)
+        book = self._book(book)
+        if int(n) < 0:
+            raise ValueError(f"n must be >= 0, got {n}")
+        out = np.empty((4, int(n)), np.int64)
+        _queries.l2(self.arena, book, int(n), out)
         return out[0], out[1], out[2], out[3]
 
     def depth_within(self, book: int, bps: int) -> tuple[int, int]:
         """(bid_lots, ask_lots) within ``bps`` basis points of the mid."""
-        b, a = _queries.depth_within(self.arena, book, bps)
+        b, a = _queries.depth_within(self.arena, self._book(book), C.check_depth_bps(bps))
         return int(b), int(a)
 
     def last_trade(self, book: int) -> tuple[int, int]:
         """(price, ts) of the last fill in ``book``; (0, 0) if none."""
-        row = self.table("books")[book]
+        row = self.table("books")[self._book(book)]
         return int(row[Y.B_LAST_PX]), int(row[Y.B_LAST_TS])
 
     def volume(self, book: int) -> int:
         """Cumulative lots traded in ``book``."""
-        return int(self.table("books")[book, Y.B_VOLUME])
+        return int(self.table("books")[self._book(book), Y.B_VOLUME])
 
     def live_orders(self, book: int) -> np.ndarray:
         """Live orders of ``book`` (``ORDER_DTYPE``): bids best first, then
         asks best first, FIFO within a level."""
+        book = self._book(book)
         books = self.table("books")
         n = int(books[book, Y.B_NORD] + books[book, Y.B_NORD + 1])
         out = np.empty((n, 5), np.int64)

@@ -297,8 +297,10 @@ class ReferenceEngine:
         the reference price (inclusive).  With ``m2`` = best bid + best ask
         (or twice the best of the only non-empty side), a bid at ``p`` counts
         if ``(m2 - 2p) * 10000 <= bps * m2`` and an ask if
-        ``(2p - m2) * 10000 <= bps * m2``.  (0, 0) for an empty book."""
+        ``(2p - m2) * 10000 <= bps * m2``.  (0, 0) for an empty book.
+        ``bps`` must be an integer in ``[0, MAX_DEPTH_BPS]``."""
         bk = self._book(book)
+        C.check_depth_bps(bps)
         bid, ask = bk.best(C.BUY), bk.best(C.SELL)
         if bid is None and ask is None:
             return 0, 0

@@ -172,8 +172,8 @@ def _check_message_row(path, line, t_ns, typ, oid, size, price, direction):
         raise LobsterFormatError(path, line, f"bad direction {direction} (expected 1 or -1)")
     if size < 0:
         raise LobsterFormatError(path, line, f"negative size {size}")
-    if oid < 0:
-        raise LobsterFormatError(path, line, f"negative order id {oid}")
+    if typ <= EXECUTE and oid <= 0:
+        raise LobsterFormatError(path, line, f"order id {oid} is not positive for a {TYPE_NAMES[typ]} event")
     if typ <= EXECUTE and price <= 0:
         raise LobsterFormatError(path, line, f"non-positive price {price} for a {TYPE_NAMES[typ]} event")
     if typ <= EXECUTE and size == 0:
@@ -219,14 +219,15 @@ def load_messages(path: str | os.PathLike) -> LobsterMessages:
     body = _read_text(path)
     if _has_blank_line(body):
         return _slow_messages(path, body)
+    rows = body.count("\n") + 1
+    first = body[:body.find("\n")] if rows > 1 else body
+    if first.count(",") != 5 or body.count(",") != 5 * rows:
+        return _slow_messages(path, body)     # some row has another column count
     try:
         ints = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, usecols=(1, 2, 3, 4, 5),
                           ndmin=2, comments=None)
         secs = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, usecols=(0,),
                           ndmin=1, comments=None)
-        first = body[:body.find("\n")] if "\n" in body else body
-        if first.count(",") != 5:
-            raise ValueError("column count")
     except ValueError:
         return _slow_messages(path, body)
     if len(secs) != len(ints):               # pragma: no cover - loadtxt keeps them aligned
@@ -234,8 +235,8 @@ def load_messages(path: str | os.PathLike) -> LobsterMessages:
     typ, oid, size, price, direction = (ints[:, j] for j in range(5))
     hi = EXECUTE
     bad = (~np.isfinite(secs)) | (secs < 0) | (secs >= 2**63 / 1e9) | (typ < 1) | (typ > 7) \
-        | ((direction != 1) & (direction != -1)) | (size < 0) | (oid < 0) \
-        | ((typ <= hi) & ((price <= 0) | (size == 0)))
+        | ((direction != 1) & (direction != -1)) | (size < 0) \
+        | ((typ <= hi) & ((price <= 0) | (size == 0) | (oid <= 0)))
     if bad.any():
         return _slow_messages(path, body)     # finds and names the first bad line
     t_ns = np.rint(secs * 1e9).astype(np.int64)
@@ -323,9 +324,10 @@ def load_orderbook(path: str | os.PathLike) -> LobsterOrderbook:
     body = _read_text(path)
     if _has_blank_line(body):
         return _slow_orderbook(path, body)
-    first = body[:body.find("\n")] if "\n" in body else body
+    rows = body.count("\n") + 1
+    first = body[:body.find("\n")] if rows > 1 else body
     width = first.count(",") + 1
-    if width % 4:
+    if width % 4 or body.count(",") != (width - 1) * rows:
         return _slow_orderbook(path, body)
     try:
         d = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, ndmin=2, comments=None)

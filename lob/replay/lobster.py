@@ -7,7 +7,7 @@ message that the engine's top ``N`` levels equal the orderbook row.
 stream as it is (for benchmarks).
 
 Mapping (LOBSTER price = USD x 10,000, NASDAQ tick = 0.01 USD, so
-``ticks = price // 100``; one lot = one share):
+``ticks = price // 100``, checked; one lot = one share):
 
 ====  ======================  ===============================================
 type  LOBSTER                 engine
@@ -16,30 +16,57 @@ type  LOBSTER                 engine
 2     partial cancellation    ``REDUCE`` by the size (priority kept)
 3     full deletion           ``CANCEL``
 4     visible execution       ``IOC`` from the opposite side at the execution
-                              price for the executed size (an aggressive
-                              order), so the engine's price-time priority
-                              picks the maker; a *hit* is a fill of exactly
-                              the order LOBSTER names
-5     hidden execution        nothing (hidden orders are not in the book)
-6     cross / auction trade   nothing: the opening/closing cross executes
-                              against the auction book, which is not in the
-                              visible book; LOBSTER reports the visible
-                              orders it consumes with their own type 3/4
-                              events.  No such rows in the 2012 sample files
-                              (the orderbook rows around any such event must
-                              be unchanged, which the per-row check verifies)
-7     trading halt            nothing (a status indicator, price -1/0/1)
+                              price for the executed size: an aggressive
+                              order, so the engine's price-time priority
+                              picks the resting order it fills
+5     hidden execution        nothing (hidden orders are not in the book;
+                              their prices may be half ticks)
+6     cross / auction trade   nothing: an auction trade is not an execution
+                              of a visible resting order
+7     trading halt            nothing: a status indicator
 ====  ======================  ===============================================
+
+Types 6 and 7 do not occur in the 2012 sample files (none of the four
+message files has such a row); should a file have them, the per-row check
+would flag any visible change.  Hidden executions (type 5) leave the
+orderbook row unchanged in every case in the sample files (the check
+verifies it).
+
+Executions and the hit rate
+---------------------------
+Executions with one timestamp on one side are one aggressive order sweeping
+the book (a *sweep*), and LOBSTER does not always list them in queue order
+(e.g. ``..., 4, 38960266, 17`` then ``..., 4, 38960264, 400`` at the same ns
+in AMZN, where 38960264 was added first).  So every execution is replayed
+as an IOC as it comes, and the fills are judged when the sweep ends: the
+execution of a known order is a *hit* when the sweep filled exactly the lots
+LOBSTER names for that order (``exec_hits``; ``exec_hits_strict`` counts the
+IOCs that filled the named order alone).  The hit rate, hits / executions of
+orders known to the book, tests the engine's price-time priority against
+NASDAQ's.  Where they differ the book is then made to follow the messages
+(``priority_repairs``): orders filled beyond what was named get those lots
+back at the back of their queue (the exchange passed over them, so they
+behave as if behind) and the named orders lose what they were not filled.
+An execution of an id the book does not hold goes through the engine too
+when the front of the queue is anonymous (synthetic or dead, see below) or
+an order the sweep names; its lots are then matched with the sweep's fills
+of synthetic/dead orders.  Otherwise it consumes depth like any unknown id.
 
 Hidden state and reconciliation
 -------------------------------
 A level-N message file has only the events that touched the top N levels
 *when they happened*.  A price that leaves the window can lose orders
 (cancels) and gain orders (adds) while it is outside, and none of that is in
-the file.  The replay therefore keeps, next to the engine, a mirror of its
-queues (id -> side/price/qty, and the FIFO of ids at each price) and a
-precomputed *last reference* index for every order id, and applies these
-rules (all counted in :class:`ReplayResult`):
+the file.  The replay keeps, next to the engine, a mirror of its queues
+(id -> side, price, lots, last message that referenced it; the FIFO of ids
+at each price) and knows, for every message, the next message that
+references the same id and the lots all later messages take off it.  A
+known order is *dead* when no later message references it: it was cancelled
+while hidden, or it rests untouched to the end of the file; either way no
+later execution was behind it, so removing it, or moving its lots to the
+back of the queue, agrees with every later message.  Its *slack* is the
+lots beyond what later messages take off it (a partial cancel while hidden).
+The rules, every use counted in :class:`ReplayResult`:
 
 * **Seed.**  The book before message 0 is orderbook row 0 with message 0
   undone; each level becomes one synthetic order (engine-assigned id, i.e.
@@ -47,35 +74,39 @@ rules (all counted in :class:`ReplayResult`):
 * **Entering prices only.**  After a message, if the engine's top N differs
   from the row, prices are reconciled one at a time, best first; a price may
   be touched only if it was *not* in the previous row on that side (it
-  enters the window from outside).  A difference at a price that was already
-  in the window is never repaired: it is a mismatch.
-* **Known level re-entering with too much depth** (orders cancelled while it
-  was hidden): known orders that the file never references again
-  ("dead": last reference before this message) are removed first, newest
-  first, then synthetic depth, and only then (forced) newest live known
-  orders; the last one removed may be reduced instead to hit the row size.
-* **Too little depth** (orders added while hidden): one synthetic order for
-  the difference goes to the *back* of the queue, since those orders arrived
-  after every order the book knows at that price.
-* **Vanished level** (a price inside what the row shows as the window that
-  the row does not list: the level emptied while hidden): all its orders are
-  removed.
+  enters the window from outside).  A difference at a price that was in the
+  window before the message is never repaired: it is a mismatch.
+* **Dead orders at a reconciled price.**  When an entering price has to be
+  reconciled, its dead known orders are removed whole: each one was
+  cancelled while hidden or rests behind every later execution there, so
+  none of its lots may keep its old place in the queue.
+* **Too much depth** left after that: slack is cut, then synthetic depth is
+  removed, and only then (forced, never needed on the sample files) live
+  known orders, newest first, the last one reduced rather than removed to
+  hit the row's size exactly.
+* **Too little depth** (orders added while hidden, or dead orders' lots
+  that rest behind): one synthetic order for the difference goes to the
+  *back* of the queue, since those orders are behind every order the book
+  knows there.
+* **Vanished level**: the engine has a price the row does not list where
+  the row shows the window (the level emptied while outside it): all its
+  orders are removed.
 * **Unknown ids.**  A cancel, partial cancel or execution of an id the book
-  does not hold (it was added while hidden, or before the file started)
-  consumes synthetic depth at that price.  NASDAQ order ids increase with
+  does not hold (added while hidden, or before the file started) takes its
+  lots from synthetic depth at that price.  NASDAQ order ids increase with
   arrival time, so the synthetic order chosen is the first in queue order
-  created after the id existed (seed orders stand for ids below the first
-  added id; a re-entry order for ids up to the largest id added so far).
-  Without synthetic depth it takes dead known orders at that price (a swap
-  of which anonymous lots left, never of how many), and without those
-  nothing (counted as unmatched).
+  that was created after the id existed (seed orders stand for ids below the
+  first id added in the file, a re-entry order for ids up to the largest id
+  added so far); then the other synthetic orders; then dead known orders and
+  slack at that price (which anonymous lots left, never how many);
+  otherwise nothing (``unknown_lots_unmatched``).
 
 Without an orderbook file there is no seed and no reconciliation; unknown
 ids consume synthetic depth if any (none is ever created, so they change
 nothing, which equals creating the depth and consuming it at once), and a
 new order that would cross stale engine levels (known orders cancelled while
 their price was outside the file's window) first removes those levels,
-since the real book is never crossed.
+since the real book is never crossed (``stale_levels_removed``).
 """
 from __future__ import annotations
 
@@ -86,8 +117,8 @@ import numpy as np
 
 from lob.core import codes as C
 from lob.core.engine import Engine
-from lob.data.lobster import (ADD, CROSS, DELETE, EXECUTE, EXECUTE_HIDDEN, HALT, PARTIAL_CANCEL,
-                              LobsterFormatError, LobsterMessages, LobsterOrderbook)
+from lob.data.lobster import (ADD, DELETE, EXECUTE, EXECUTE_HIDDEN, PARTIAL_CANCEL, LobsterFormatError,
+                              LobsterMessages, LobsterOrderbook)
 
 #: LOBSTER price units per NASDAQ tick (USD 0.01 = 100 x USD 1/10,000)
 TICK = 100
@@ -121,9 +152,8 @@ class ReplayResult:
     recon_dead_lots: int = 0
     recon_slack_reduced: int = 0      # known orders cut to the lots the file still takes off them
     recon_slack_lots: int = 0
+    recon_synthetic_removed: int = 0  # synthetic orders removed or cut
     recon_synthetic_lots_removed: int = 0
-    recon_dead_swapped: int = 0
-    recon_dead_swapped_lots: int = 0
     recon_forced_removed: int = 0     # known orders the file references later, removed anyway
     recon_forced_lots: int = 0
     recon_levels_removed: int = 0     # vanished levels (emptied while outside the window)
@@ -165,20 +195,34 @@ class ReplayResult:
 
     @property
     def reconciliations(self) -> dict:
-        """Reconciliations by kind: (count, lots)."""
+        """Reconciliations by kind: kind -> (orders or levels, lots)."""
         return {"levels_added": (self.recon_levels_added, self.recon_levels_added_lots),
                 "depth_added": (self.recon_depth_added, self.recon_depth_added_lots),
                 "dead_removed": (self.recon_dead_removed, self.recon_dead_lots),
-                "slack_reduced": (self.recon_slack_reduced, self.recon_slack_lots),
-                "synthetic_removed": (None, self.recon_synthetic_lots_removed),
+                "slack_cut": (self.recon_slack_reduced, self.recon_slack_lots),
+                "synthetic_removed": (self.recon_synthetic_removed, self.recon_synthetic_lots_removed),
                 "forced_removed": (self.recon_forced_removed, self.recon_forced_lots),
                 "levels_removed": (self.recon_levels_removed, self.recon_levels_removed_lots)}
+
+    @property
+    def lots_added(self) -> int:
+        """Lots reconciliation added (synthetic depth)."""
+        return self.recon_levels_added_lots + self.recon_depth_added_lots
+
+    @property
+    def lots_removed(self) -> int:
+        """Lots reconciliation removed."""
+        return (self.recon_dead_lots + self.recon_slack_lots + self.recon_synthetic_lots_removed
+                + self.recon_forced_lots + self.recon_levels_removed_lots)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["by_type"] = {str(k): v for k, v in self.by_type.items()}
         d["hit_rate"] = None if not self.exec_known else self.hit_rate
         d["all_equal"] = self.all_equal
+        d["reconciliations"] = {k: {"count": c, "lots": q} for k, (c, q) in self.reconciliations.items()}
+        d["recon_lots_added"] = self.lots_added
+        d["recon_lots_removed"] = self.lots_removed
         return d
 
 
@@ -235,6 +279,11 @@ class _Replay:
         px = np.zeros(n, np.int64)
         px[act] = _ticks(msgs, act, tick)
         self.px = px
+        big = msgs.order_id[:n][act] >= AUTO
+        if big.any():
+            i = int(act[np.argmax(big)])
+            raise LobsterFormatError(msgs.path, msgs.line(i), f"order id {int(msgs.order_id[i])} is not "
+                                     f"below {AUTO} (the engine's external id range)")
         # per message j referencing an order: the next message referencing
         # it (-1: none) and the lots the later messages take off it
         oid = msgs.order_id[:n][act]
@@ -259,7 +308,6 @@ class _Replay:
         self.max_added = np.maximum.accumulate(adds).tolist() if n else []
         first_adds = msgs.order_id[:n][typ == ADD]
         self.seed_ub = int(first_adds.min()) - 1 if len(first_adds) else AUTO - 1
-        self.swap_dead = bool(engine_kw.pop("swap_dead", False))
         self.eng = Engine(1, **engine_kw)
         self.live: dict[int, list] = {}
         self.queue: dict[int, dict] = {}
@@ -420,16 +468,15 @@ class _Replay:
         r = self.r
         key = price * 2 + side
         cur = self._level_total(key)
+        existed = cur > 0
         r.recon_prices += 1
+        dead, slack, syn, other = self._classify(key)
+        for o in dead:                                  # whole: gone, or behind everyone
+            got = self._take(o, self.live[o][2])
+            cur -= got
+            r.recon_dead_removed += 1
+            r.recon_dead_lots += got
         if cur > target:
-            dead, slack, syn, other = self._classify(key)
-            for o in dead:
-                if cur <= target:
-                    break
-                got = self._take(o, cur - target)
-                cur -= got
-                r.recon_dead_removed += 1
-                r.recon_dead_lots += got
             for o in slack:
                 if cur <= target:
                     break
@@ -442,6 +489,7 @@ class _Replay:
                     break
                 got = self._take(o, cur - target)
                 cur -= got
+                r.recon_synthetic_removed += 1
                 r.recon_synthetic_lots_removed += got
             for o in other:
                 if cur <= target:
@@ -453,28 +501,13 @@ class _Replay:
                 r.recon_forced_removed += 1
                 r.recon_forced_lots += got
         if cur < target:
-            if cur == 0:
+            if not existed:
                 r.recon_levels_added += 1
                 r.recon_levels_added_lots += target
             else:
                 r.recon_depth_added += 1
                 r.recon_depth_added_lots += target - cur
             self._add_synthetic(side, price, target - cur, self.max_added[i])
-
-    def _swap_dead(self, side, price) -> None:
-        key = price * 2 + side
-        q = self.queue.get(key)
-        if not q:
-            return
-        dead = [o for o in q if o < AUTO and self._dead(o)]
-        if not dead:
-            return
-        lots = 0
-        for o in dead:
-            lots += self._take(o, self.live[o][2])
-        self.r.recon_dead_swapped += len(dead)
-        self.r.recon_dead_swapped_lots += lots
-        self._add_synthetic(side, price, lots, self.max_added[self.cur_i])
 
     def _remove_level(self, side, price) -> int:
         """Remove every order at a vanished price; return the lots removed."""
@@ -538,7 +571,7 @@ class _Replay:
         return {s: set(lv[s]) for s in lv}
 
     # -------------------------------------------------------------- messages
-    def _delete(self, oid, o, size, ts) -> None:
+    def _delete(self, oid, o, size, ts, i) -> None:
         """Full deletion of a known order.  If the engine holds another size
         (an earlier choice of which anonymous lots left was wrong), the level
         still loses exactly ``size``, as the message says."""
@@ -554,7 +587,7 @@ class _Replay:
         self.eng.submit(C.CANCEL, BOOK, 0, 0, 0, oid, 0, 0, ts)
         self._forget(oid, o)
         if have > size:                      # keep the surplus as anonymous depth
-            self._add_synthetic(side, price, have - size, self.seed_ub)
+            self._add_synthetic(side, price, have - size, self.max_added[i])
         else:
             self._consume(side, price, size - have, oid)
 
@@ -747,7 +780,6 @@ class _Replay:
         rows_equal = 0
         t0 = time.perf_counter()
         for i in range(n):
-            self.cur_i = i
             t = T[i]
             counts[t] += 1
             if t == ADD:
@@ -772,7 +804,7 @@ class _Replay:
                     r.unknown_refs += 1
                     self._consume(SIDE[i], PX[i], SZ[i], oid)
                 elif t == DELETE:
-                    self._delete(oid, o, SZ[i], TS[i])
+                    self._delete(oid, o, SZ[i], TS[i], i)
                 else:
                     s = SZ[i]
                     submit(REDUCE, BOOK, 0, 0, s, oid, 0, 0, TS[i])
@@ -787,11 +819,6 @@ class _Replay:
                 if not ok:
                     self._reconcile(i, prev)
                     ok = l2_bytes() == exp_bytes[i]
-                if ok and self.swap_dead:
-                    for side, row in ((C.BUY, bid_t[i]), (C.SELL, ask_t[i])):
-                        for p in row:
-                            if p and p not in prev[side]:
-                                self._swap_dead(side, p)
                 if ok:
                     rows_equal += 1
                 elif r.first_mismatch is None:
@@ -800,13 +827,32 @@ class _Replay:
                 prev = {C.BUY: set(bid_t[i]), C.SELL: set(ask_t[i])}
             if check_engine:
                 eng.check()
+                if not i & 1023:
+                    self.verify_mirror()
         r.seconds = time.perf_counter() - t0
         r.messages_per_s = n / r.seconds if r.seconds > 0 else float("inf")
         r.rows_checked = n if checking else 0
         r.rows_equal = rows_equal
         r.by_type = {k: counts[k] for k in range(1, 8) if counts[k]}
         eng.drain()
+        if check_engine:
+            self.verify_mirror()
         return r
+
+    def verify_mirror(self) -> None:
+        """Assert that the queue mirror equals the engine's live orders
+        (ids, sides, prices, lots and FIFO order at every price)."""
+        lo = self.eng.live_orders(BOOK)
+        got: dict = {}
+        for oid, side, price, qty in zip(lo["order_id"].tolist(), lo["side"].tolist(),
+                                         lo["price"].tolist(), lo["qty"].tolist()):
+            got.setdefault(price * 2 + side, []).append((oid, qty))
+        want = {key: [(o, self.live[o][2]) for o in q] for key, q in self.queue.items()}
+        if got != want:
+            bad = next(k for k in set(got) | set(want) if got.get(k) != want.get(k))
+            raise AssertionError(f"replay mirror differs from the engine at price {bad // 2} side {bad % 2}: "
+                                 f"engine {got.get(bad)} mirror {want.get(bad)}")
+        assert len(self.live) == len(lo), "replay mirror holds orders the engine does not"
 
 
 def replay(messages: LobsterMessages, orderbook: LobsterOrderbook | np.ndarray | None = None, *,
