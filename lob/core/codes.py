@@ -158,13 +158,14 @@ R_BAD_PRICE = 9
 R_BAD_QTY = 10
 R_POST_ONLY_WOULD_TAKE = 11
 R_BAD_STP = 12
+R_INSUFFICIENT_FUNDS = 13      # set by the simulation layer's pre-trade check
 REJECT_NAMES = {R_BAD_TYPE: "BAD_TYPE", R_BAD_BOOK: "BAD_BOOK",
                 R_BAD_SIDE: "BAD_SIDE", R_BAD_ID: "BAD_ID",
                 R_DUPLICATE_ID: "DUPLICATE_ID", R_UNKNOWN_ID: "UNKNOWN_ID",
                 R_NOT_OWNER: "NOT_OWNER", R_OFF_GRID: "OFF_GRID",
                 R_BAD_PRICE: "BAD_PRICE", R_BAD_QTY: "BAD_QTY",
                 R_POST_ONLY_WOULD_TAKE: "POST_ONLY_WOULD_TAKE",
-                R_BAD_STP: "BAD_STP"}
+                R_BAD_STP: "BAD_STP", R_INSUFFICIENT_FUNDS: "INSUFFICIENT_FUNDS"}
 
 # --- cancel reasons (EV_CANCELLED.reason) ------------------------------
 CX_USER = 1

@@ -1,0 +1,237 @@
+"""Built-in compiled agents: one decision function per kind.
+
+Each ``decide_*`` runs when the agent's timer fires (``EV_WAKE``): it reads
+the top of book as of one market-data latency ago (``kernel.tape_asof``), its
+parameters ``W.ap[a]`` / ``W.ai[a]`` and state ``W.ast[a]``, draws from its
+own random stream ``W.arng[a]``, sends orders through ``kernel.send`` (they
+arrive after its order-entry latency) and returns the time of its next wake
+(or -1 for none).  Units: ns, ticks, lots; rates per second.
+
+Kinds:
+
+* ZI (Smith, Farmer, Gillemot & Krishnamurthy 2003; Cont, Stoikov & Talreja
+  2010): one agent per book generating the background flow as a Gillespie
+  process: limit orders at rate ``ap[0]`` placed ``d`` ticks from the
+  opposite best with P(d) ~ d**-alpha on [1, D] (``ap[4]``, ``ap[5]``),
+  market orders at rate ``ap[1]``, and cancellation of each of its resting
+  orders at rate ``ap[2]`` (so total cancellations are proportional to the
+  queue it holds).  Sizes are geometric with mean ``ap[3]`` lots.
+* NOISE: wakes at exponential intervals (mean ``ap[0]`` s); a market order
+  with probability ``ap[1]``, else a limit order within ``ap[3]`` ticks of
+  the far touch; size geometric with mean ``ap[2]``.
+* VALUE: wakes at exponential intervals (mean ``ap[0]`` s), observes the
+  fundamental with noise (sd ``ap[1]`` ticks), smooths its estimate (weight
+  ``ap[2]``), and trades toward it when the estimate is more than ``ap[4]``
+  ticks from the mid: at the far touch (taking) with probability ``ap[5]``,
+  else one tick inside its own side.  It keeps at most one resting order.
+* MOMENTUM: wakes every ``ap[0]`` s; fast and slow EMAs of the mid (spans
+  ``ap[1]``, ``ap[2]`` observations); a market order of ``ap[3]`` lots in
+  the direction of the fast EMA when it leads by more than ``ap[4]`` bps.
+* LADDER_MM: every ``ap[0]`` s cancels its quotes and posts ``ai[1]`` levels
+  per side around the mid: half spread ``ap[1]`` bps, spacing ``ap[2]`` bps,
+  ``ap[3]`` lots each, centre skewed by ``ap[5]`` bps per lot of inventory,
+  a side withheld when inventory passes ``ap[6]`` lots.
+"""
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ..core import codes as C
+from . import layout as L
+from . import rng
+from .kernel import oracle_value, send, tape_asof
+
+
+@njit(cache=True)
+def _view(W, a, now):
+    """(bid, ask, last) of the agent's book as it saw it, ticks."""
+    b = W.ai[a, 0]
+    return tape_asof(W, b, now - W.agents[a, L.A_LAT_MD])
+
+
+@njit(cache=True)
+def _ref_price(W, a, now, bid, ask, last):
+    if bid > 0 and ask > 0:
+        return 0.5 * (bid + ask)
+    if last > 0:
+        return float(last)
+    b = W.ai[a, 0]
+    v = oracle_value(W, W.books[b, L.BK_BASE], now)
+    if v > 0.0:
+        return v
+    return float(bid if bid > 0 else ask)
+
+
+@njit(cache=True)
+def _size(W, a, mean):
+    return 1 + rng.geometric0(W.arng, a, mean - 1.0)
+
+
+@njit(cache=True)
+def _cancel_all(W, a, now):
+    b = W.ai[a, 0]
+    off = W.aloff[a]
+    for k in range(W.alcnt[a]):
+        send(W, a, now, C.CANCEL, b, 0, 0, 0, W.alist[off + k], 0)
+
+
+@njit(cache=True)
+def decide_zi(W, a, now):
+    b = W.ai[a, 0]
+    lam_l = W.ap[a, 0]
+    lam_m = W.ap[a, 1]
+    delta = W.ap[a, 2]
+    n_live = W.alcnt[a]
+    total = lam_l + lam_m + delta * n_live
+    if total <= 0.0:
+        return -1
+    u = rng.uniform(W.arng, a) * total
+    bid, ask, last = _view(W, a, now)
+    side = C.BUY if rng.uniform(W.arng, a) < 0.5 else C.SELL
+    if u < lam_l:
+        alpha = W.ap[a, 4]
+        dmax = W.ap[a, 5]
+        x = rng.uniform(W.arng, a)
+        if abs(alpha - 1.0) < 1e-9:
+            d = int(math.exp(x * math.log(dmax)))
+        else:
+            e = 1.0 - alpha
+            d = int(((dmax ** e - 1.0) * x + 1.0) ** (1.0 / e))
+        if d < 1:
+            d = 1
+        ref = _ref_price(W, a, now, bid, ask, last)
+        if side == C.BUY:
+            opp = ask if ask > 0 else int(ref) + 1
+            px = opp - d
+        else:
+            opp = bid if bid > 0 else int(ref)
+            px = opp + d
+        if px >= 1:
+            send(W, a, now, C.LIMIT, b, side, px, _size(W, a, W.ap[a, 3]), 0, 0)
+    elif u < lam_l + lam_m:
+        send(W, a, now, C.MARKET, b, side, 0, _size(W, a, W.ap[a, 3]), 0, 0)
+    elif n_live > 0:
+        k = rng.randint(W.arng, a, n_live)
+        send(W, a, now, C.CANCEL, b, 0, 0, 0, W.alist[W.aloff[a] + k], 0)
+    return now + 1 + int(rng.exponential(W.arng, a, 1e9 / total))
+
+
+@njit(cache=True)
+def decide_noise(W, a, now):
+    b = W.ai[a, 0]
+    bid, ask, last = _view(W, a, now)
+    side = C.BUY if rng.uniform(W.arng, a) < 0.5 else C.SELL
+    q = _size(W, a, W.ap[a, 2])
+    if rng.uniform(W.arng, a) < W.ap[a, 1]:
+        send(W, a, now, C.MARKET, b, side, 0, q, 0, 0)
+    else:
+        off = rng.randint(W.arng, a, int(W.ap[a, 3]) + 1)
+        ref = _ref_price(W, a, now, bid, ask, last)
+        if side == C.BUY:
+            px = (ask if ask > 0 else int(ref)) - off
+        else:
+            px = (bid if bid > 0 else int(ref)) + off
+        if px >= 1:
+            send(W, a, now, C.LIMIT, b, side, px, q, 0, 0)
+    if W.ap[a, 0] <= 0.0:
+        return -1
+    return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
+
+
+@njit(cache=True)
+def decide_value(W, a, now):
+    b = W.ai[a, 0]
+    _cancel_all(W, a, now)
+    bid, ask, last = _view(W, a, now)
+    obs = oracle_value(W, W.books[b, L.BK_BASE], now) + W.ap[a, 1] * rng.normal(W.arng, a)
+    est = W.ast[a, 0]
+    est = obs if est == 0.0 else est + W.ap[a, 2] * (obs - est)
+    W.ast[a, 0] = est
+    mid = _ref_price(W, a, now, bid, ask, last)
+    edge = W.ap[a, 4]
+    q = _size(W, a, W.ap[a, 3])
+    take = rng.uniform(W.arng, a) < W.ap[a, 5]
+    if est > mid + edge:
+        if take and ask > 0 and est > ask:
+            send(W, a, now, C.LIMIT, b, C.BUY, ask, q, 0, 0)
+        elif bid > 0:
+            send(W, a, now, C.LIMIT, b, C.BUY, min(bid + 1, int(est)), q, 0, 0)
+    elif est < mid - edge:
+        if take and bid > 0 and est < bid:
+            send(W, a, now, C.LIMIT, b, C.SELL, bid, q, 0, 0)
+        elif ask > 0:
+            send(W, a, now, C.LIMIT, b, C.SELL, max(ask - 1, int(est) + 1), q, 0, 0)
+    return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
+
+
+@njit(cache=True)
+def decide_momentum(W, a, now):
+    b = W.ai[a, 0]
+    bid, ask, last = _view(W, a, now)
+    if bid > 0 and ask > 0:
+        mid = 0.5 * (bid + ask)
+        n = W.ast[a, 2]
+        af = 2.0 / (W.ap[a, 1] + 1.0)
+        asl = 2.0 / (W.ap[a, 2] + 1.0)
+        if n == 0.0:
+            W.ast[a, 0] = mid
+            W.ast[a, 1] = mid
+        else:
+            W.ast[a, 0] += af * (mid - W.ast[a, 0])
+            W.ast[a, 1] += asl * (mid - W.ast[a, 1])
+        W.ast[a, 2] = n + 1.0
+        if n + 1.0 >= W.ap[a, 2]:
+            lead = (W.ast[a, 0] - W.ast[a, 1]) / W.ast[a, 1] * 1e4
+            q = int(W.ap[a, 3])
+            if lead > W.ap[a, 4]:
+                send(W, a, now, C.MARKET, b, C.BUY, 0, q, 0, 0)
+            elif lead < -W.ap[a, 4]:
+                send(W, a, now, C.MARKET, b, C.SELL, 0, q, 0, 0)
+    jit = rng.uniform(W.arng, a) * 0.1 * W.ap[a, 0]
+    return now + int((W.ap[a, 0] + jit) * 1e9)
+
+
+@njit(cache=True)
+def decide_ladder_mm(W, a, now):
+    b = W.ai[a, 0]
+    _cancel_all(W, a, now)
+    bid, ask, last = _view(W, a, now)
+    mid = _ref_price(W, a, now, bid, ask, last)
+    if mid > 0.0:
+        acct = W.agents[a, L.A_ACCOUNT]
+        lot = W.books[b, L.BK_LOT]
+        inv = (W.bal[acct, W.books[b, L.BK_BASE]] // lot) - W.ai[a, 2]
+        centre = mid * (1.0 - W.ap[a, 5] * inv * 1e-4)
+        hs = W.ap[a, 1]
+        sp = W.ap[a, 2]
+        q = int(W.ap[a, 3])
+        maxinv = W.ap[a, 6]
+        for i in range(W.ai[a, 1]):
+            d = (hs + i * sp) * 1e-4
+            if inv < maxinv:
+                px = int(math.floor(centre * (1.0 - d)))
+                if px >= 1:
+                    send(W, a, now, C.LIMIT, b, C.BUY, px, q, 0, 0)
+            if inv > -maxinv:
+                px = int(math.ceil(centre * (1.0 + d)))
+                send(W, a, now, C.LIMIT, b, C.SELL, px, q, 0, 0)
+    return now + int(W.ap[a, 0] * 1e9)
+
+
+@njit(cache=True)
+def decide(W, a, now):
+    """Dispatch agent ``a``'s wake-up to its kind; returns the next wake time."""
+    k = W.agents[a, L.A_KIND]
+    if k == L.KIND_ZI:
+        return decide_zi(W, a, now)
+    if k == L.KIND_NOISE:
+        return decide_noise(W, a, now)
+    if k == L.KIND_VALUE:
+        return decide_value(W, a, now)
+    if k == L.KIND_MOMENTUM:
+        return decide_momentum(W, a, now)
+    if k == L.KIND_LADDER_MM:
+        return decide_ladder_mm(W, a, now)
+    return -1

@@ -1,0 +1,310 @@
+"""The Python layer of the simulation: build a world from a spec, run the
+compiled loop, call Python strategies at their decision points, grow
+tables, drain logs, and return results.
+
+Vocabulary (Mesa-like): a ``Simulation`` (model) holds agents; ``run``
+advances simulated time; ``Result`` collects the logs (numpy structured
+arrays, with ``.frame(name)`` for pandas DataFrames when pandas is present).
+Units: ns, ticks, lots, atoms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import numpy as np
+
+from ..core import codes as C
+from ..core import _layout as EY
+from ..core.engine import Engine
+from . import heap as H
+from . import idmap
+from . import layout as L
+from . import rng
+from . import world as WD
+from .loop import advance
+
+NS = 1_000_000_000
+
+
+# ---------------------------------------------------------------- the spec
+@dataclass(frozen=True, kw_only=True)
+class AssetSpec:
+    name: str
+    atom: Decimal = Decimal("1e-8")          # smallest counted unit
+    fundamental: float | None = None        # oracle start value, in ticks of its book (None: no oracle)
+    kappa: float = 0.0                       # 1/s
+    sigma: float = 0.0                       # ticks / sqrt(s)
+    jump_rate: float = 0.0                   # per s
+    jump_sigma: float = 0.0                  # relative
+
+
+@dataclass(frozen=True, kw_only=True)
+class VenueSpec:
+    name: str
+    maker_ppm: int = 0
+    taker_ppm: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookSpec:
+    venue: str
+    base: str
+    quote: str
+    tick: Decimal
+    lot: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentSpec:
+    """A population of ``count`` agents of one ``kind`` (``layout.KIND_*``) or a
+    Python ``strategy`` object factory.  ``params``/``iparams`` fill
+    ``W.ap``/``W.ai`` (ai[0] is the book index, set from ``book``)."""
+    kind: int
+    count: int = 1
+    book: int = 0
+    params: tuple = ()
+    iparams: tuple = ()
+    balances: dict = field(default_factory=dict)   # asset -> units per agent (Decimal-able)
+    lat_order_ns: int = 1_000_000
+    lat_order_jitter: float = 0.0                   # lognormal sigma
+    lat_md_ns: int = 1_000_000
+    notify: bool = False
+    first_wake_s: tuple = (0.0, 1.0)                # uniform window of the first wake-up, s
+    list_cap: int = 64                              # live orders tracked per agent
+    strategy: object = None                         # a callable returning a Strategy (Python agents)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScenarioSpec:
+    assets: tuple
+    venues: tuple
+    books: tuple
+    agents: tuple
+    duration_s: float
+    snapshot_s: float = 1.0
+    shocks: tuple = ()                              # (time s, asset name or "*", relative move)
+
+
+# ---------------------------------------------------------------- results
+LOGS = {"fills": L.LOG_FILL_DTYPE, "events": L.LOG_EVENT_DTYPE, "snapshots": L.LOG_SNAP_DTYPE,
+        "submissions": L.LOG_SUB_DTYPE}
+
+
+class Result:
+    """The logs of a run as numpy structured arrays, plus final balances."""
+
+    def __init__(self, logs: dict, balances: np.ndarray, initial_totals: np.ndarray, sim: "Simulation"):
+        self.logs = logs
+        self.balances = balances
+        self.initial_totals = initial_totals
+        self.sim = sim
+
+    def __getattr__(self, name):
+        if name in LOGS:
+            return self.logs[name]
+        raise AttributeError(name)
+
+    def frame(self, name: str):
+        import pandas as pd
+        return pd.DataFrame(self.logs[name])
+
+    def conservation_error(self) -> np.ndarray:
+        """Per asset: final total over all accounts minus the initial total (atoms)."""
+        return self.balances.sum(axis=0) - self.initial_totals
+
+    def digest(self) -> str:
+        """A hash of every log: equal digests mean bit-identical runs."""
+        import hashlib
+        h = hashlib.sha256()
+        for k in sorted(self.logs):
+            h.update(np.ascontiguousarray(self.logs[k]).tobytes())
+        h.update(self.balances.tobytes())
+        return h.hexdigest()
+
+
+# ---------------------------------------------------------------- the simulation
+class Simulation:
+    def __init__(self, spec: ScenarioSpec, seed: int):
+        self.spec = spec
+        self.seed = int(seed)
+        ss = np.random.SeedSequence(self.seed)
+        s_agents, s_oracle, s_layout = ss.spawn(3)
+        asset_ix = {a.name: i for i, a in enumerate(spec.assets)}
+        venue_ix = {v.name: i for i, v in enumerate(spec.venues)}
+        self.asset_ix, self.venue_ix = asset_ix, venue_ix
+        n_agents = sum(p.count for p in spec.agents)
+        n_acc = n_agents + len(spec.venues)          # fee accounts last
+        self.engine = Engine(len(spec.books), order_capacity=4096, level_capacity=1024)
+        caps = np.concatenate([np.full(p.count, p.list_cap) for p in spec.agents]) if n_agents else np.zeros(0)
+        W = WD.empty_world(arena=self.engine.arena, n_books=len(spec.books), n_venues=len(spec.venues),
+                           n_accounts=n_acc, n_assets=len(spec.assets), n_agents=n_agents, list_caps=caps)
+        for i, v in enumerate(spec.venues):
+            W.venues[i] = (v.maker_ppm, v.taker_ppm, n_agents + i, 0)
+        for i, b in enumerate(spec.books):
+            base, quote = spec.assets[asset_ix[b.base]], spec.assets[asset_ix[b.quote]]
+            scale = Decimal(b.tick) * Decimal(b.lot) / quote.atom
+            lot_atoms = Decimal(b.lot) / base.atom
+            if scale != int(scale) or lot_atoms != int(lot_atoms):
+                raise ValueError(f"book {i} ({b.base}/{b.quote}): tick x lot must be whole {quote.name} atoms "
+                                 f"and lot whole {base.name} atoms")
+            W.books[i, :5] = (venue_ix[b.venue], asset_ix[b.base], asset_ix[b.quote], int(scale), int(lot_atoms))
+        # oracles
+        for i, a in enumerate(spec.assets):
+            if a.fundamental is not None:
+                W.oracle[i] = (a.fundamental, a.kappa, a.sigma, a.jump_rate, a.jump_sigma, 0.0, a.fundamental, 1.0)
+        W.orng[:] = rng.seed_states(s_oracle, len(spec.assets))
+        shocks = np.array([(t * NS, -1 if name == "*" else asset_ix[name], rel) for t, name, rel in spec.shocks],
+                          float).reshape(-1, 3)
+        W = W._replace(shocks=shocks[np.argsort(shocks[:, 0], kind="stable")])
+        # agents
+        W.arng[:] = rng.seed_states(s_agents, max(1, n_agents))[:n_agents]
+        lay = np.random.default_rng(s_layout)
+        self.strategies = {}
+        a = 0
+        for p in spec.agents:
+            for _ in range(p.count):
+                W.agents[a] = (L.KIND_PYTHON if p.strategy is not None else p.kind, a, p.book, p.lat_order_ns,
+                               int(p.lat_order_jitter * 1e6), p.lat_md_ns, int(p.notify or p.strategy is not None),
+                               int(p.strategy is not None))
+                W.ap[a, :len(p.params)] = p.params
+                W.ai[a, 0] = p.book
+                W.ai[a, 1:1 + len(p.iparams)] = p.iparams
+                for asset, units in p.balances.items():
+                    atoms = Decimal(str(units)) / spec.assets[asset_ix[asset]].atom
+                    W.bal[a, asset_ix[asset]] = int(atoms)
+                if p.kind == L.KIND_LADDER_MM:
+                    bk = spec.books[p.book]
+                    W.ai[a, 2] = W.bal[a, asset_ix[bk.base]] // W.books[p.book, L.BK_LOT]
+                if p.strategy is not None:
+                    self.strategies[a] = p.strategy()
+                t0 = int(lay.uniform(*p.first_wake_s) * NS)
+                self._push(W, t0, L.EV_WAKE, a)
+                a += 1
+        if spec.snapshot_s > 0:
+            W.clock[L.K_SNAP_DT] = int(spec.snapshot_s * NS)
+            self._push(W, 0, L.EV_SNAPSHOT, -1)
+        self.W = W
+        self.initial_totals = W.bal.sum(axis=0).copy()
+        self._chunks = {k: [] for k in LOGS}
+        self._actions = np.zeros((256, 8), np.int64)
+        self._n_actions = 0
+        self._next_py_id = WD.PY_ID_BASE
+        self.t_end = int(spec.duration_s * NS)
+        for a, strat in self.strategies.items():
+            strat._bind(self, a)
+
+    @staticmethod
+    def _push(W, t, kind, agent):
+        seq = W.clock[L.K_SEQ]
+        W.clock[L.K_SEQ] = seq + 1
+        W.clock[L.K_HEAPN] = H.push(W.heap, W.clock[L.K_HEAPN], t, seq, kind, agent, 0, 0, 0, 0)
+
+    # ------------------------------------------------------------ Python agents' actions
+    def _act(self, agent, typ, book, side, price, qty, order_id, stp=0) -> int:
+        if typ <= C.POST_ONLY and order_id == 0:
+            order_id = self._next_py_id
+            self._next_py_id += 1
+        if self._n_actions == len(self._actions):
+            self._actions = np.concatenate([self._actions, np.zeros_like(self._actions)])
+        self._actions[self._n_actions] = (agent, typ, book, side, order_id, price, qty, stp)
+        self._n_actions += 1
+        return order_id
+
+    # ------------------------------------------------------------ running
+    def run(self, until_s: float | None = None, progress=None) -> "Result":
+        t_stop = self.t_end if until_s is None else int(until_s * NS)
+        for a, strat in self.strategies.items():
+            if not strat._started:
+                strat._started = True
+                strat.on_start()
+        while True:
+            n = self._n_actions
+            self._n_actions = 0
+            st = advance(self.W, t_stop, self._actions, n)
+            if st == L.S_DONE:
+                break
+            if st == L.S_PYTHON:
+                self._dispatch_python()
+            elif st == L.S_FLUSH:
+                self._flush()
+            elif st == L.S_GROW:
+                self._n_actions = n if int(self.W.clock[L.K_GROW]) in (L.G_PEND, L.G_HEAP) and n else 0
+                self._grow(int(self.W.clock[L.K_GROW]))
+            if progress is not None:
+                progress(int(self.W.clock[L.K_NOW]), t_stop)
+        if t_stop >= self.t_end:
+            for strat in self.strategies.values():
+                strat.on_stop()
+        self._flush()
+        logs = {k: (np.concatenate(v) if v else np.zeros(0, LOGS[k])) for k, v in self._chunks.items()}
+        return Result(logs, self.W.bal.copy(), self.initial_totals, self)
+
+    def _dispatch_python(self):
+        W = self.W
+        a = int(W.clock[L.K_PY_AGENT])
+        strat = self.strategies[a]
+        kind = int(W.pyev[H.T_KIND])
+        now = int(W.pyev[H.T_TIME])
+        if kind == L.EV_WAKE:
+            strat.now = now
+            nxt = strat.on_wakeup(now)
+            if nxt is not None:
+                self._push(W, int(nxt), L.EV_WAKE, a)
+        elif kind == L.EV_NOTIFY:
+            r = int(W.pyev[H.T_P1])
+            row = W.notes[r].copy()
+            W.notes[r, L.NOTE_NEXT_FREE] = W.clock[L.K_NOTE_FREE]
+            W.clock[L.K_NOTE_FREE] = r
+            W.clock[L.K_NOTE_LIVE] -= 1
+            if int(W.pyev[H.T_P0]) == L.N_FILL:
+                strat._on_fill_row(row, is_taker=bool(W.pyev[H.T_P2]))
+            else:
+                strat._on_event_row(row)
+
+    def _flush(self):
+        W = self.W
+        for name, arr, k, cols in (("fills", W.logf, L.K_NFILL, L.N_LOGF), ("events", W.loge, L.K_NEVT, L.N_LOGE),
+                                   ("snapshots", W.logs, L.K_NSNAP, L.N_LOGS),
+                                   ("submissions", W.logu, L.K_NSUB, L.N_LOGU)):
+            n = int(W.clock[k])
+            if n:
+                self._chunks[name].append(arr[:n].copy().view(LOGS[name]).reshape(n))
+                W.clock[k] = 0
+
+    def _grow(self, what: int):
+        W = self.W
+        if what == L.G_HEAP:
+            W = W._replace(heap=H.grow(W.heap))
+        elif what == L.G_PEND:
+            old = W.pend
+            new = np.zeros((2 * len(old), L.N_PEND), np.int64)
+            new[:len(old)] = old
+            new[len(old):, L.P_NEXT_FREE] = np.arange(len(old) + 1, 2 * len(old) + 1)
+            new[-1, L.P_NEXT_FREE] = W.clock[L.K_PEND_FREE]
+            W.clock[L.K_PEND_FREE] = len(old)
+            W = W._replace(pend=new)
+        elif what == L.G_ORDERS:
+            old = W.oinfo
+            new = np.zeros((2 * len(old), WD.N_OI), np.int64)
+            new[:len(old)] = old
+            new[len(old):, WD.OI_NEXT_FREE] = np.arange(len(old) + 1, 2 * len(old) + 1)
+            new[-1, WD.OI_NEXT_FREE] = W.clock[L.K_OI_FREE]
+            W.clock[L.K_OI_FREE] = len(old)
+            W = W._replace(oinfo=new, ordmap=idmap.rehashed(W.ordmap, 4 * len(old)))
+        elif what == L.G_NOTES:
+            old = W.notes
+            new = np.zeros((2 * len(old), L.N_NOTE), np.int64)
+            new[:len(old)] = old
+            new[len(old):, L.NOTE_NEXT_FREE] = np.arange(len(old) + 1, 2 * len(old) + 1)
+            new[-1, L.NOTE_NEXT_FREE] = W.clock[L.K_NOTE_FREE]
+            W.clock[L.K_NOTE_FREE] = len(old)
+            W = W._replace(notes=new)
+        elif what == L.G_SCRATCH:
+            need = int(W.arena[EY.H_ORD_LIVE]) + 16
+            W = W._replace(efills=np.zeros((2 * need, 9), np.int64), eevents=np.zeros((4 * need + 16, 9), np.int64))
+        else:   # the matching engine
+            self.engine.arena = W.arena
+            self.engine._grow(what)
+            W = W._replace(arena=self.engine.arena)
+        self.W = W

@@ -1,0 +1,115 @@
+"""The Python strategy contract (plug-in path 1).
+
+Subclass ``Strategy`` and override the callbacks you need; the kernel runs
+in compiled code between them and calls you only at your decision points:
+
+* ``on_start()``                 -- before the first event;
+* ``on_wakeup(now) -> next``     -- your timer fired; return the next wake
+  time in ns (or None for no more wake-ups);
+* ``on_fill(fill)``              -- one of your orders traded (learnt one
+  market-data latency after the venue matched it);
+* ``on_order_event(event)``      -- accepted / rejected / modified /
+  cancelled / filled, for your orders (same latency);
+* ``on_stop()``                  -- after the last event.
+
+Inside a callback, act with ``submit`` / ``cancel`` / ``modify`` (orders
+reach the venue one order-entry latency later; ``submit`` returns the order
+id at once), and read ``bbo()`` (top of book as of one market-data latency
+ago), ``balance(asset)`` and ``open_orders()`` (what you have been told).
+Units: ns, ticks, lots; balances in asset units (Decimal) via ``balance``.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..core import codes as C
+from . import layout as L
+from .kernel import tape_asof
+
+
+class Strategy:
+    """Base class of Python strategies.  ``self.book`` is the book index the
+    agent was given; ``self.agent`` its agent id; ``self.now`` the local time."""
+
+    def _bind(self, sim, agent: int) -> None:
+        self._sim = sim
+        self.agent = agent
+        self.book = int(sim.W.agents[agent, L.A_BOOK])
+        self.now = 0
+        self._started = False
+        self._open: dict[int, dict] = {}
+
+    # ---- callbacks (override) ---------------------------------------------
+    def on_start(self) -> None:
+        pass
+
+    def on_wakeup(self, now: int):
+        return None
+
+    def on_fill(self, fill) -> None:
+        pass
+
+    def on_order_event(self, event) -> None:
+        pass
+
+    def on_stop(self) -> None:
+        pass
+
+    # ---- actions ------------------------------------------------------------
+    def submit(self, side: int, price: int, qty: int, *, type: int = C.LIMIT, book: int | None = None,
+               stp: int = C.STP_NONE) -> int:
+        b = self.book if book is None else book
+        oid = self._sim._act(self.agent, type, b, side, price, qty, 0, stp)
+        self._open[oid] = {"book": b, "side": side, "price": price, "qty": qty, "acked": False}
+        return oid
+
+    def cancel(self, order_id: int) -> None:
+        o = self._open.get(order_id)
+        self._sim._act(self.agent, C.CANCEL, o["book"] if o else self.book, 0, 0, 0, order_id)
+
+    def modify(self, order_id: int, price: int, qty: int) -> None:
+        o = self._open.get(order_id)
+        self._sim._act(self.agent, C.MODIFY, o["book"] if o else self.book, 0, price, qty, order_id)
+
+    def cancel_all(self) -> None:
+        for oid in list(self._open):
+            self.cancel(oid)
+
+    # ---- views ----------------------------------------------------------------
+    def bbo(self, book: int | None = None) -> tuple[int, int, int]:
+        """(bid, ask, last) in ticks as of one market-data latency ago (0 = none)."""
+        b = self.book if book is None else book
+        lat = int(self._sim.W.agents[self.agent, L.A_LAT_MD])
+        bid, ask, last = tape_asof(self._sim.W, b, self.now - lat)
+        return int(bid), int(ask), int(last)
+
+    def balance(self, asset: str) -> Decimal:
+        """Balance in asset units (the venue's books, which settle at once)."""
+        sim = self._sim
+        i = sim.asset_ix[asset]
+        acct = int(sim.W.agents[self.agent, L.A_ACCOUNT])
+        return Decimal(int(sim.W.bal[acct, i])) * sim.spec.assets[i].atom
+
+    def open_orders(self) -> dict[int, dict]:
+        """Orders you sent that you have not been told are done."""
+        return dict(self._open)
+
+    # ---- plumbing (called by the simulation) ----------------------------------
+    def _on_fill_row(self, row, is_taker: bool) -> None:
+        fill = dict(zip(L.LOG_FILL_FIELDS, (int(x) for x in row[:L.N_LOGF])))
+        fill["is_taker"] = is_taker
+        self.now = fill["taker_local_ts"] if is_taker else fill["maker_local_ts"]
+        oid = fill["taker_id"] if is_taker else fill["maker_id"]
+        if oid in self._open:
+            self._open[oid]["qty"] -= fill["qty"]
+        self.on_fill(fill)
+
+    def _on_event_row(self, row) -> None:
+        ev = dict(zip(L.LOG_EVENT_FIELDS, (int(x) for x in row[:L.N_LOGE])))
+        self.now = ev["local_ts"]
+        oid = ev["order_id"]
+        if ev["kind"] in C.DONE_KINDS or ev["kind"] == C.EV_REJECTED:
+            self._open.pop(oid, None)
+        elif ev["kind"] == C.EV_ACCEPTED and oid in self._open:
+            self._open[oid]["acked"] = True
+        self.on_order_event(ev)
