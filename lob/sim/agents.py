@@ -44,14 +44,14 @@ from . import rng
 from .kernel import oracle_value, send, tape_asof
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _view(W, a, now):
     """(bid, ask, last) of the agent's book as it saw it, ticks."""
     b = W.ai[a, 0]
     return tape_asof(W, b, now - W.agents[a, L.A_LAT_MD])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _ref_price(W, a, now, bid, ask, last):
     if bid > 0 and ask > 0:
         return 0.5 * (bid + ask)
@@ -64,12 +64,12 @@ def _ref_price(W, a, now, bid, ask, last):
     return float(bid if bid > 0 else ask)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _size(W, a, mean):
     return 1 + rng.geometric0(W.arng, a, mean - 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _cancel_all(W, a, now):
     b = W.ai[a, 0]
     off = W.aloff[a]
@@ -77,7 +77,7 @@ def _cancel_all(W, a, now):
         send(W, a, now, C.CANCEL, b, 0, 0, 0, W.alist[off + k], 0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_zi(W, a, now):
     b = W.ai[a, 0]
     lam_l = W.ap[a, 0]
@@ -118,7 +118,7 @@ def decide_zi(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, 1e9 / total))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_noise(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
@@ -140,7 +140,7 @@ def decide_noise(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_value(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
@@ -166,7 +166,7 @@ def decide_value(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_momentum(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
@@ -193,7 +193,7 @@ def decide_momentum(W, a, now):
     return now + int((W.ap[a, 0] + jit) * 1e9)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_ladder_mm(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
@@ -220,7 +220,7 @@ def decide_ladder_mm(W, a, now):
     return now + int(W.ap[a, 0] * 1e9)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide(W, a, now):
     """Dispatch agent ``a``'s wake-up to its kind; returns the next wake time."""
     k = W.agents[a, L.A_KIND]

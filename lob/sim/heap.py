@@ -22,12 +22,12 @@ T_P3 = 7
 EVENT_COLS = 8
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _less(h, i, j):
     return h[i, T_TIME] < h[j, T_TIME] or (h[i, T_TIME] == h[j, T_TIME] and h[i, T_SEQ] < h[j, T_SEQ])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _swap(h, i, j):
     for c in range(EVENT_COLS):
         x = h[i, c]
@@ -35,7 +35,7 @@ def _swap(h, i, j):
         h[j, c] = x
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def push(h, n, time, seq, kind, agent, p0, p1, p2, p3):
     """Insert an event into the heap of size ``n`` (``n < len(h)``); returns n + 1."""
     h[n, T_TIME] = time
@@ -56,7 +56,7 @@ def push(h, n, time, seq, kind, agent, p0, p1, p2, p3):
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def pop(h, n, out):
     """Remove the earliest event into ``out`` (length ``EVENT_COLS``); returns n - 1."""
     for c in range(EVENT_COLS):

@@ -12,12 +12,12 @@ from numba import njit
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _home(key, mask):
     return np.int64((np.uint64(key) * _GOLDEN) >> np.uint64(29)) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def get(t, key):
     """Value stored for ``key``, or -1."""
     mask = t.shape[0] - 1
@@ -29,7 +29,7 @@ def get(t, key):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def put(t, key, value):
     """Insert or overwrite; returns 1 if the key is new, else 0."""
     mask = t.shape[0] - 1
@@ -44,7 +44,7 @@ def put(t, key, value):
     return 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def delete(t, key):
     """Remove ``key``; returns 1 if it was present, else 0."""
     mask = t.shape[0] - 1

@@ -44,7 +44,7 @@ from . import world as WD
 
 
 # ------------------------------------------------------------------ basics
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def schedule(W, t, kind, agent, p0, p1, p2, p3):
     """Queue an event (the caller guarantees heap room)."""
     seq = W.clock[L.K_SEQ]
@@ -52,7 +52,7 @@ def schedule(W, t, kind, agent, p0, p1, p2, p3):
     W.clock[L.K_HEAPN] = H.push(W.heap, W.clock[L.K_HEAPN], t, seq, kind, agent, p0, p1, p2, p3)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def latency(W, a, which):
     """A draw of agent ``a``'s order-entry (which=0) or market-data (1) latency, ns."""
     if which == 0:
@@ -65,7 +65,7 @@ def latency(W, a, which):
     return W.agents[a, L.A_LAT_MD]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def send(W, a, now, typ, book, side, price, qty, oid, stp):
     """Agent ``a`` sends an order message at local time ``now``; it reaches the
     venue one order-entry latency later.  New orders get an id here (returned)."""
@@ -90,23 +90,27 @@ def send(W, a, now, typ, book, side, price, qty, oid, stp):
     return oid
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def tape_asof(W, b, t):
-    """(bid, ask, last) of book ``b`` as it was at time ``t`` (ticks; 0 = none).
-    Older than the tape holds: the oldest entry."""
+    """(bid, ask, last) of book ``b`` as it was at time ``t`` (ticks; 0 = none):
+    the newest tape entry not after ``t`` (binary search over the ring, whose
+    entries are in time order from the oldest at ``head``).  Older than the
+    tape reaches: its oldest entry."""
     head = W.books[b, L.BK_TAPE_HEAD]
-    k = (head - 1) % L.TAPE_LEN
-    for _ in range(L.TAPE_LEN):
-        if W.tape[b, k, L.TP_TS] <= t:
-            return W.tape[b, k, L.TP_BID], W.tape[b, k, L.TP_ASK], W.tape[b, k, L.TP_LAST]
-        k2 = (k - 1) % L.TAPE_LEN
-        if W.tape[b, k2, L.TP_TS] > W.tape[b, k, L.TP_TS] or k2 == head:
-            break
-        k = k2
+    n = L.TAPE_LEN
+    lo = 0                 # positions counted from the oldest entry
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if W.tape[b, (head + mid) % n, L.TP_TS] <= t:
+            lo = mid + 1
+        else:
+            hi = mid
+    k = (head + (lo - 1 if lo > 0 else 0)) % n
     return W.tape[b, k, L.TP_BID], W.tape[b, k, L.TP_ASK], W.tape[b, k, L.TP_LAST]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _tape_record(W, b, t):
     """Append the current top of book of ``b`` to its tape if it changed."""
     bid, _ = EQ.best(W.arena, b, C.BUY)
@@ -123,13 +127,13 @@ def _tape_record(W, b, t):
     W.books[b, L.BK_TAPE_HEAD] = (head + 1) % L.TAPE_LEN
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def EQ_last(arena, b):
     off = arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
     return arena[off + EY.B_LAST_PX]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def oracle_value(W, asset, t):
     """The fundamental value of ``asset`` at time ``t`` (ticks of its reference
     book): an Ornstein-Uhlenbeck process with Poisson jumps, advanced exactly
@@ -184,7 +188,7 @@ def oracle_value(W, asset, t):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _advance_to(W, asset, t):
     """OU step of one asset to ``t`` without shocks (helper of oracle_value)."""
     o = W.oracle
@@ -204,7 +208,7 @@ def _advance_to(W, asset, t):
     return mu + (v - mu) * e + sd * rng.normal(W.orng, asset)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def notify(W, a, t, what, src, ncols, is_taker):
     """Queue for agent ``a`` (at its local time ``t``) a copy of a log row."""
     r = W.clock[L.K_NOTE_FREE]
@@ -216,7 +220,7 @@ def notify(W, a, t, what, src, ncols, is_taker):
 
 
 # ------------------------------------------------------------------ agents' live orders
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _list_add(W, a, oid, row):
     n = W.alcnt[a]
     if n >= W.alcap[a]:
@@ -227,7 +231,7 @@ def _list_add(W, a, oid, row):
     W.alcnt[a] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _list_remove(W, a, row):
     pos = W.oinfo[row, WD.OI_LPOS]
     if pos < 0:
@@ -244,14 +248,14 @@ def _list_remove(W, a, row):
 
 
 # ------------------------------------------------------------------ order arrival at the venue
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _reserve_quote(qty, price, scale, fee_ppm):
     n = qty * price * scale
     fee = (n * fee_ppm + 999_999) // 1_000_000 if fee_ppm > 0 else 0
     return n + fee
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _affordable(W, b, budget, scale, fee_ppm):
     """(lots, worst price) a market buy can pay for with ``budget`` quote atoms,
     walking the current asks."""
@@ -279,7 +283,7 @@ def _affordable(W, b, budget, scale, fee_ppm):
     return lots, worst
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _log_reject(W, now, a, reason):
     """Log a message rejected by the simulation layer (before the engine)."""
     r = W.clock[L.K_NEVT]
@@ -302,7 +306,7 @@ def _log_reject(W, now, a, reason):
         notify(W, a, now + lat, L.N_ORDER, W.loge[r], L.N_LOGE, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive(W, now, r):  # noqa: C901
     """An order message (pending row ``r``) reaches its venue: pre-trade
     check and reservation, matching, settlement, logs and notifications.

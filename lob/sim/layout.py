@@ -111,7 +111,7 @@ TP_BID = 1
 TP_ASK = 2
 TP_LAST = 3
 N_TAPE = 4
-TAPE_LEN = 256
+TAPE_LEN = 4096   # must cover the longest market-data latency at the busiest book
 
 # ---- logs ------------------------------------------------------------------
 # fill log: the engine fill row + venue time already in it + the local times

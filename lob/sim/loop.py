@@ -18,7 +18,7 @@ from .agents import decide
 from .kernel import _arrive, _tape_record, schedule, send
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _room(W):
     """0 if every table has room for one more event, else what must grow
     (G_* or a log flush, returned as -1)."""
@@ -43,7 +43,7 @@ def _room(W):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def advance(W, t_stop, actions, n_actions):
     now = W.clock[L.K_NOW]
     if n_actions > 0:
@@ -115,7 +115,7 @@ def advance(W, t_stop, actions, n_actions):
             return L.S_DONE
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _snapshot(W, b, now):
     s = W.clock[L.K_NSNAP]
     bid, bq = EQ.best(W.arena, b, C.BUY)

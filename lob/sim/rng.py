@@ -30,7 +30,7 @@ def seed_states(seed: int | np.random.SeedSequence, n: int) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def next_u64(s, r):
     """Next 64 random bits of stream ``r``."""
     s0 = s[r, 0]
@@ -53,25 +53,25 @@ def next_u64(s, r):
     return result
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def uniform(s, r):
     """A float in [0, 1) with 53 random bits."""
     return float(next_u64(s, r) >> np.uint64(11)) * _M53
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def randint(s, r, n):
     """An int in [0, n) (n >= 1); multiply-shift, bias below 2**-11 for n < 2**42."""
     return int(uniform(s, r) * n)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def exponential(s, r, mean):
     """Exponential variate with the given mean (same units out)."""
     return -mean * math.log(1.0 - uniform(s, r))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def normal(s, r):
     """Standard normal (Box-Muller, one variate per two uniforms)."""
     u1 = 1.0 - uniform(s, r)
@@ -79,7 +79,7 @@ def normal(s, r):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def geometric0(s, r, mean):
     """Geometric on {0, 1, 2, ...} with the given mean."""
     if mean <= 0.0:
@@ -88,7 +88,7 @@ def geometric0(s, r, mean):
     return int(math.log(1.0 - uniform(s, r)) / math.log(1.0 - p))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def poisson(s, r, lam):
     """Poisson variate (inversion for small lam, normal approximation above 50)."""
     if lam <= 0.0:
