@@ -47,6 +47,20 @@ def _side_levels(arena, book, side, out):
 
 
 @njit(cache=True)
+def best_price(arena, book, side):
+    """Price of the best level on ``side`` of ``book`` (0 if empty), read
+    straight from the arena without building table views.  O(1)."""
+    bk = arena[Y.H_BOOK_OFF] + book * Y.N_BOOK
+    n = arena[bk + Y.B_NCHK + side]
+    if n == 0:
+        return 0
+    c = arena[arena[Y.H_LAD_OFF] + 2 * (arena[bk + Y.B_LOFF + side] + n - 1) + 1]
+    pc = arena[Y.H_CHK_OFF] + c * Y.N_CHK
+    lv = arena[pc + Y.K_LVL + 63 - clz64(arena[pc + Y.K_BITS])]
+    return arena[arena[Y.H_LVL_OFF] + lv * Y.N_LVL + Y.L_PRICE]
+
+
+@njit(cache=True)
 def best(arena, book, side):
     """(price, qty) of the best level on ``side`` of ``book``; (0, 0) if empty.  O(1)."""
     orders, levels, chunks, books, ladder, htab = _tables(arena)

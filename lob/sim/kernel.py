@@ -113,8 +113,8 @@ def tape_asof(W, b, t):
 @njit(cache=True, _nrt=False)
 def _tape_record(W, b, t):
     """Append the current top of book of ``b`` to its tape if it changed."""
-    bid, _ = EQ.best(W.arena, b, C.BUY)
-    ask, _ = EQ.best(W.arena, b, C.SELL)
+    bid = EQ.best_price(W.arena, b, C.BUY)
+    ask = EQ.best_price(W.arena, b, C.SELL)
     last = EQ_last(W.arena, b)
     head = W.books[b, L.BK_TAPE_HEAD]
     k = (head - 1) % L.TAPE_LEN

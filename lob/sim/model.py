@@ -91,10 +91,30 @@ LOGS = {"fills": L.LOG_FILL_DTYPE, "events": L.LOG_EVENT_DTYPE, "snapshots": L.L
         "submissions": L.LOG_SUB_DTYPE}
 
 
+class _Logs(dict):
+    """Log name -> structured array, joined from its chunks on first access."""
+
+    def __init__(self, chunks: dict):
+        super().__init__()
+        self._chunks = chunks
+
+    def __missing__(self, name):
+        parts = self._chunks[name]
+        arr = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0, LOGS[name]))
+        self[name] = arr
+        return arr
+
+    def __iter__(self):
+        return iter(self._chunks)
+
+    def keys(self):
+        return self._chunks.keys()
+
+
 class Result:
     """The logs of a run as numpy structured arrays, plus final balances."""
 
-    def __init__(self, logs: dict, balances: np.ndarray, initial_totals: np.ndarray, sim: "Simulation"):
+    def __init__(self, logs, balances: np.ndarray, initial_totals: np.ndarray, sim: "Simulation"):
         self.logs = logs
         self.balances = balances
         self.initial_totals = initial_totals
@@ -117,7 +137,7 @@ class Result:
         """A hash of every log: equal digests mean bit-identical runs."""
         import hashlib
         h = hashlib.sha256()
-        for k in sorted(self.logs):
+        for k in sorted(self.logs.keys()):
             h.update(np.ascontiguousarray(self.logs[k]).tobytes())
         h.update(self.balances.tobytes())
         return h.hexdigest()
@@ -237,8 +257,7 @@ class Simulation:
             for strat in self.strategies.values():
                 strat.on_stop()
         self._flush()
-        logs = {k: (np.concatenate(v) if v else np.zeros(0, LOGS[k])) for k, v in self._chunks.items()}
-        return Result(logs, self.W.bal.copy(), self.initial_totals, self)
+        return Result(_Logs(self._chunks), self.W.bal.copy(), self.initial_totals, self)
 
     def _dispatch_python(self):
         W = self.W
