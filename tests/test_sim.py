@@ -1,0 +1,151 @@
+"""The simulation kernel: event queue, id map, random streams, and short
+calm-market runs checked for conservation, determinism and funds checks."""
+from __future__ import annotations
+
+import heapq
+import subprocess
+import sys
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from lob.core import codes as C
+from lob.scenarios.calm_day import calm_day
+from lob.sim import heap as H
+from lob.sim import idmap, rng
+from lob.sim import layout as L
+from lob.sim.model import AgentSpec, AssetSpec, BookSpec, ScenarioSpec, Simulation, VenueSpec
+from lob.sim.strategy import Strategy
+
+
+def test_heap_matches_heapq():
+    r = np.random.default_rng(0)
+    h = np.zeros((4, 8), np.int64)
+    n, seq, ref = 0, 0, []
+    out = np.zeros(8, np.int64)
+    for _ in range(20_000):
+        if n == len(h):
+            h = H.grow(h)
+        if r.random() < 0.55 or n == 0:
+            t = int(r.integers(0, 30))          # many ties: order must follow seq
+            n = H.push(h, n, t, seq, 1, 2, 3, 4, 5, seq)
+            heapq.heappush(ref, (t, seq))
+            seq += 1
+        else:
+            n = H.pop(h, n, out)
+            assert (out[0], out[1]) == heapq.heappop(ref)
+            assert out[7] == out[1]             # payload travels with its key
+
+
+def test_idmap_against_dict():
+    r = np.random.default_rng(1)
+    t, ref = idmap.new(4096), {}
+    for i in range(50_000):
+        k = int(r.integers(1, 2000))
+        if r.random() < 0.5:
+            assert idmap.put(t, k, i) == (k not in ref)
+            ref[k] = i
+        else:
+            assert idmap.delete(t, k) == (k in ref)
+            ref.pop(k, None)
+        if i % 5003 == 0:
+            assert all(idmap.get(t, kk) == ref.get(kk, -1) for kk in range(1, 2000))
+
+
+def test_rng_streams_are_independent_and_reproducible():
+    a, b = rng.seed_states(7, 2), rng.seed_states(7, 2)
+    xa = [rng.uniform(a, 0) for _ in range(1000)]
+    assert xa == [rng.uniform(b, 0) for _ in range(1000)]
+    ya = [rng.uniform(a, 1) for _ in range(1000)]
+    assert abs(np.corrcoef(xa, ya)[0, 1]) < 0.1
+    s = rng.seed_states(3, 1)
+    x = np.array([rng.normal(s, 0) for _ in range(20_000)])
+    assert abs(x.mean()) < 0.03 and abs(x.std() - 1) < 0.03
+    e = np.array([rng.exponential(s, 0, 2.0) for _ in range(20_000)])
+    assert abs(e.mean() - 2.0) < 0.06
+
+
+def _small_day(seconds=300.0, **kw):
+    return calm_day(duration_s=seconds, n_noise=100, n_value=10, n_momentum=3, **kw)
+
+
+def test_calm_run_conserves_and_trades():
+    sim = Simulation(_small_day(), seed=3)
+    res = sim.run()
+    assert len(res.fills) > 100
+    assert (res.conservation_error() == 0).all()
+    W = sim.W
+    assert (W.resv >= 0).all() and (W.bal >= W.resv).all()      # nobody spent what it did not have
+    snaps = res.snapshots
+    ok = (snaps["bid"] > 0) & (snaps["ask"] > 0)
+    assert ok.mean() > 0.9 and (snaps["ask"][ok] > snaps["bid"][ok]).all()
+    # every fill's two timestamps: the venue's, and when each side learns it
+    f = res.fills
+    assert (f["taker_local_ts"] >= f["ts"]).all() and (f["maker_local_ts"] >= f["ts"]).all()
+    sim.engine.arena = W.arena
+    sim.engine.check()
+
+
+def test_same_seed_same_log_in_process_and_across_processes():
+    d1 = Simulation(_small_day(120.0), seed=11).run().digest()
+    d2 = Simulation(_small_day(120.0), seed=11).run().digest()
+    d3 = Simulation(_small_day(120.0), seed=12).run().digest()
+    assert d1 == d2 != d3
+    code = ("from lob.sim.model import Simulation; from tests.test_sim import _small_day; "
+            "print(Simulation(_small_day(120.0), seed=11).run().digest())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == d1
+
+
+def test_orders_beyond_the_balance_are_rejected():
+    spec = ScenarioSpec(
+        assets=(AssetSpec(name="USD"), AssetSpec(name="XYZ", fundamental=10_000.0)),
+        venues=(VenueSpec(name="V", maker_ppm=100, taker_ppm=500),),
+        books=(BookSpec(venue="V", base="XYZ", quote="USD", tick=Decimal("0.01"), lot=Decimal(1)),),
+        agents=(AgentSpec(kind=L.KIND_NOISE, count=20, params=(5.0, 0.5, 50.0, 3.0),
+                          balances={"USD": 1000, "XYZ": 5}, first_wake_s=(0.0, 5.0)),
+                AgentSpec(kind=L.KIND_LADDER_MM, count=1, params=(1.0, 10.0, 10.0, 5.0, 0.0, 0.0, 1e9),
+                          iparams=(3,), balances={"USD": 10**7, "XYZ": 10**5}, first_wake_s=(0.0, 0.5))),
+        duration_s=120.0)
+    sim = Simulation(spec, seed=5)
+    res = sim.run()
+    ev = res.events
+    rejected = ev[(ev["kind"] == C.EV_REJECTED) & (ev["reason"] == C.R_INSUFFICIENT_FUNDS)]
+    assert len(rejected) > 0
+    assert (sim.W.bal >= 0).all() and (sim.W.bal >= sim.W.resv).all()
+    assert (res.conservation_error() == 0).all()
+    assert sim.W.bal[-1, 0] > 0                    # the venue collected fees
+
+
+class _Quoter(Strategy):
+    """A Python market maker: every 0.5 s, cancel and requote one level a side."""
+
+    def __init__(self):
+        self.fills = []
+        self.rejects = 0
+
+    def on_wakeup(self, now):
+        self.cancel_all()
+        bid, ask, last = self.bbo()
+        if bid and ask:
+            self.submit(C.BUY, bid, 5)
+            self.submit(C.SELL, ask, 5)
+        return now + 500_000_000
+
+    def on_fill(self, fill):
+        assert fill["qty"] > 0
+        self.fills.append(fill)
+
+    def on_order_event(self, event):
+        if event["kind"] == C.EV_REJECTED:
+            self.rejects += 1
+
+
+def test_python_strategy_trades_with_latency():
+    sim = Simulation(_small_day(300.0, python_mm=_Quoter), seed=2)
+    res = sim.run()
+    strat = next(iter(sim.strategies.values()))
+    assert len(strat.fills) > 0
+    assert all(f["maker_local_ts"] > f["ts"] or f["taker_local_ts"] > f["ts"] for f in strat.fills)
+    assert (res.conservation_error() == 0).all()
