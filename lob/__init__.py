@@ -22,10 +22,13 @@ def __getattr__(name):
     if name in ("Engine", "CapacityError"):
         from .core import engine
         return getattr(engine, name)
+    if name == "run":
+        from .run import run
+        return run
     if name == "ReferenceEngine":
         from .core.reference import ReferenceEngine
         return ReferenceEngine
     raise AttributeError(f"module 'lob' has no attribute {name!r}")
 
 
-__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "__version__"]
+__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "run", "__version__"]

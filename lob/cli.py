@@ -8,6 +8,7 @@ import sys
 
 # name -> (module, help); the module defines add_arguments(parser) and main(args) -> int
 SUBCOMMANDS = {
+    "run": ("lob.run_cli", "run a scenario (calm-day) and print a summary"),
     "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
     "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),
     "reproduce": ("lob.reproduce.cli", "reproduce a published result (as2008: Avellaneda-Stoikov 2008 tables)"),
