@@ -17,6 +17,7 @@ from numba import njit
 
 from ..core import _kernel
 from ..core._kernel import _best_level, _nth_level
+from ..core._queries import _tables
 from ..core import _layout as Y
 from ..core import codes as C
 
@@ -26,15 +27,8 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
     """Fill ``out`` with messages drawn from the uniforms ``u`` (n, 6) and
     geometric depths ``geo`` (n,), applying each to the engine in ``arena``."""
     n = out.shape[0]
-    ord_cap = arena[Y.H_ORD_CAP]
-    orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
-    lvl_cap = arena[Y.H_LVL_CAP]
-    levels = arena[arena[Y.H_LVL_OFF]:arena[Y.H_LVL_OFF] + lvl_cap * Y.N_LVL].reshape((lvl_cap, Y.N_LVL))
-    chk_cap = arena[Y.H_CHK_CAP]
-    chunks = arena[arena[Y.H_CHK_OFF]:arena[Y.H_CHK_OFF] + chk_cap * Y.N_CHK].reshape((chk_cap, Y.N_CHK))
-    books = arena[arena[Y.H_BOOK_OFF]:arena[Y.H_BOOK_OFF] + Y.N_BOOK].reshape((1, Y.N_BOOK))
-    lad_cap = arena[Y.H_LAD_CAP]
-    ladder = arena[arena[Y.H_LAD_OFF]:arena[Y.H_LAD_OFF] + lad_cap * Y.N_LAD].reshape((lad_cap, Y.N_LAD))
+    orders, levels, chunks, books, ladder, htab = _tables(arena)
+    ord_cap = orders.shape[0]
     next_id = 1
     i = 0
     while i < n:

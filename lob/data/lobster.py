@@ -30,6 +30,8 @@ written with at most 9 decimals (float64 resolves 86,400 s to ~1e-11 s).
 """
 from __future__ import annotations
 
+from .errors import DataFormatError
+
 import io
 import os
 import re
@@ -55,16 +57,9 @@ ASK_EMPTY = 9999999999       # ask price of an empty level
 BID_EMPTY = -9999999999      # bid price of an empty level
 
 
-class LobsterFormatError(ValueError):
+class LobsterFormatError(DataFormatError):
     """A LOBSTER file is malformed.  ``path`` and ``line`` (1-based, or
     ``None`` when the problem is not one line) name the place."""
-
-    def __init__(self, path, line: int | None, what: str):
-        self.path = str(path)
-        self.line = line
-        self.what = what
-        where = self.path if line is None else f"{self.path}, line {line}"
-        super().__init__(f"{where}: {what}")
 
 
 @dataclass(frozen=True, eq=False)

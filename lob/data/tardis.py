@@ -36,6 +36,8 @@ reproduces the table of ``../shared/data/README.md``.
 """
 from __future__ import annotations
 
+from .errors import DataFormatError
+
 import csv
 import gzip
 import io
@@ -74,17 +76,10 @@ CRASH_TRADES_DIR = Path("crash-2025-10-10") / "trades"
 MAX_BARS = 50_000_000
 
 
-class TardisFormatError(ValueError):
+class TardisFormatError(DataFormatError):
     """A Tardis file is malformed.  ``path`` and ``line`` (1-based; line 1
     is the header; ``None`` when the problem is not one line) name the
     place."""
-
-    def __init__(self, path, line: int | None, what: str):
-        self.path = str(path)
-        self.line = line
-        self.what = what
-        where = self.path if line is None else f"{self.path}, line {line}"
-        super().__init__(f"{where}: {what}")
 
 
 @dataclass(frozen=True)

@@ -134,66 +134,10 @@ def EQ_last(arena, b):
 
 
 @njit(cache=True, _nrt=False)
-def oracle_value(W, asset, t):
-    """The fundamental value of ``asset`` at time ``t`` (ticks of its reference
-    book): an Ornstein-Uhlenbeck process with Poisson jumps, advanced exactly
-    from its last evaluation, with scheduled shocks applied as permanent
-    moves of both the value and its long-run mean.  Calls must come in
-    non-decreasing time (the kernel's clock guarantees it)."""
+def _ou_step(W, asset, v, dt):
+    """The fundamental of ``asset`` ``dt`` seconds after it was ``v``: the
+    exact Ornstein-Uhlenbeck transition plus Poisson jumps."""
     o = W.oracle
-    if o[asset, WD.OR_ON] == 0.0:
-        return 0.0
-    t0 = o[asset, WD.OR_T]
-    v = o[asset, WD.OR_VALUE]
-    while True:
-        k = W.clock[L.K_NEXT_SHOCK]
-        ts = W.shocks[k, 0] if k < W.shocks.shape[0] else 1e30
-        t1 = t if t < ts else ts
-        dt = (t1 - t0) * 1e-9
-        if dt > 0.0:
-            mu = o[asset, WD.OR_MU]
-            kap = o[asset, WD.OR_KAPPA]
-            sig = o[asset, WD.OR_SIGMA]
-            if kap > 0.0:
-                e = math.exp(-kap * dt)
-                sd = sig * math.sqrt((1.0 - e * e) / (2.0 * kap))
-            else:
-                e = 1.0
-                sd = sig * math.sqrt(dt)
-            v = mu + (v - mu) * e + sd * rng.normal(W.orng, asset)
-            lam = o[asset, WD.OR_JUMP_RATE] * dt
-            if lam > 0.0:
-                nj = rng.poisson(W.orng, asset, lam)
-                for _ in range(nj):
-                    v *= 1.0 + o[asset, WD.OR_JUMP_SIGMA] * rng.normal(W.orng, asset)
-            t0 = t1
-        if ts <= t:
-            # a scheduled shock: it moves every asset it names, once
-            W.clock[L.K_NEXT_SHOCK] = k + 1
-            if int(W.shocks[k, 1]) == asset or W.shocks[k, 1] < 0:
-                v *= 1.0 + W.shocks[k, 2]
-                o[asset, WD.OR_MU] *= 1.0 + W.shocks[k, 2]
-            # other assets catch the shock on their next evaluation
-            for a2 in range(o.shape[0]):
-                if a2 != asset and o[a2, WD.OR_ON] != 0.0 and (int(W.shocks[k, 1]) == a2 or W.shocks[k, 1] < 0):
-                    o[a2, WD.OR_VALUE] = _advance_to(W, a2, ts) * (1.0 + W.shocks[k, 2])
-                    o[a2, WD.OR_MU] *= 1.0 + W.shocks[k, 2]
-                    o[a2, WD.OR_T] = ts
-        else:
-            break
-    if v < 1.0:
-        v = 1.0
-    o[asset, WD.OR_T] = t
-    o[asset, WD.OR_VALUE] = v
-    return v
-
-
-@njit(cache=True, _nrt=False)
-def _advance_to(W, asset, t):
-    """OU step of one asset to ``t`` without shocks (helper of oracle_value)."""
-    o = W.oracle
-    dt = (t - o[asset, WD.OR_T]) * 1e-9
-    v = o[asset, WD.OR_VALUE]
     if dt <= 0.0:
         return v
     mu = o[asset, WD.OR_MU]
@@ -205,18 +149,45 @@ def _advance_to(W, asset, t):
     else:
         e = 1.0
         sd = sig * math.sqrt(dt)
-    return mu + (v - mu) * e + sd * rng.normal(W.orng, asset)
+    v = mu + (v - mu) * e + sd * rng.normal(W.orng, asset)
+    lam = o[asset, WD.OR_JUMP_RATE] * dt
+    if lam > 0.0:
+        for _ in range(rng.poisson(W.orng, asset, lam)):
+            v *= 1.0 + o[asset, WD.OR_JUMP_SIGMA] * rng.normal(W.orng, asset)
+    return v
 
 
 @njit(cache=True, _nrt=False)
-def notify(W, a, t, what, src, ncols, is_taker):
-    """Queue for agent ``a`` (at its local time ``t``) a copy of a log row."""
-    r = W.clock[L.K_NOTE_FREE]
-    W.clock[L.K_NOTE_FREE] = W.notes[r, L.NOTE_NEXT_FREE]
-    W.clock[L.K_NOTE_LIVE] += 1
-    for c in range(ncols):
-        W.notes[r, c] = src[c]
-    schedule(W, t, L.EV_NOTIFY, a, what, r, is_taker, 0)
+def oracle_value(W, asset, t):
+    """The fundamental value of ``asset`` at time ``t`` (ticks of its reference
+    book): an Ornstein-Uhlenbeck process with Poisson jumps, advanced exactly
+    from its last evaluation, with scheduled shocks applied as permanent
+    moves of both the value and its long-run mean (``World.shocks`` rows:
+    time ns, asset or -1 for all, relative move).  Calls must come in
+    non-decreasing time (the kernel's clock guarantees it)."""
+    o = W.oracle
+    if o[asset, WD.OR_ON] == 0.0:
+        return 0.0
+    while True:
+        k = W.clock[L.K_NEXT_SHOCK]
+        ts = W.shocks[k, 0] if k < W.shocks.shape[0] else 1e30
+        if ts > t:
+            break
+        # a scheduled shock before t: bring every oracle it names to the
+        # shock time, move it, and go on from there
+        W.clock[L.K_NEXT_SHOCK] = k + 1
+        for a2 in range(o.shape[0]):
+            if o[a2, WD.OR_ON] != 0.0 and (int(W.shocks[k, 1]) == a2 or W.shocks[k, 1] < 0):
+                v2 = _ou_step(W, a2, o[a2, WD.OR_VALUE], (ts - o[a2, WD.OR_T]) * 1e-9)
+                o[a2, WD.OR_VALUE] = v2 * (1.0 + W.shocks[k, 2])
+                o[a2, WD.OR_MU] *= 1.0 + W.shocks[k, 2]
+                o[a2, WD.OR_T] = ts
+    v = _ou_step(W, asset, o[asset, WD.OR_VALUE], (t - o[asset, WD.OR_T]) * 1e-9)
+    if v < 1.0:
+        v = 1.0
+    o[asset, WD.OR_T] = t
+    o[asset, WD.OR_VALUE] = v
+    return v
 
 
 # ------------------------------------------------------------------ agents' live orders
