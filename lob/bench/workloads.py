@@ -112,7 +112,7 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
             next_id += 1
             out[i, C.M_PRICE] = px
             out[i, C.M_QTY] = 1 + int(u4 * 10)
-        status, _ = _kernel.run(arena, out, i, i + 1, fills, events)
+        status, _ = _kernel.run(arena, out.reshape(-1), i, i + 1, fills.reshape(-1), events.reshape(-1))
         if status != Y.ST_OK:
             return i, status        # the caller sized the tables: report loudly
         arena[Y.H_NFILLS] = 0

@@ -107,8 +107,10 @@ def _crosses(side, price, opp_price):
 # ---------------------------------------------------------------- the kernel
 @njit(cache=True)
 def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
-    """Process ``msgs[start:stop]`` against the arena ``A``; return
-    ``(status, next_index)``.
+    """Process messages ``start..stop-1`` of ``msgs`` against the arena ``A``;
+    return ``(status, next_index)``.  ``msgs``, ``fills`` and ``events`` are
+    flat int64 arrays of 9-column rows (row-major views of the record
+    arrays: flat so that no reshape runs per call).
 
     ``status`` is ``ST_OK`` when all were processed, otherwise the reason the
     kernel stopped before message ``next_index`` (see ``_layout.ST_*``).
@@ -131,11 +133,11 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
     n_books = A[Y.H_NBOOKS]
     hash_cap = A[Y.H_HASH_CAP]
     hmask = hash_cap - 1
-    fill_cap = fills.shape[0]
-    ev_cap = events.shape[0]
-    fl = fills.ravel()
-    ev = events.ravel()
-    ms = msgs.ravel()
+    fill_cap = fills.shape[0] // C.N_FILL
+    ev_cap = events.shape[0] // C.N_EVENT
+    fl = fills
+    ev = events
+    ms = msgs
     # header counters stay in locals for the whole call (the arena aliases
     # every table, so the compiler could not keep them in registers otherwise)
     nf = A[Y.H_NFILLS]
@@ -759,19 +761,17 @@ def submit(A, ts, typ, book, side, order_id, price, qty, account, stp):
     result)``; ``result`` is the order id (0 if rejected) when status is
     ``ST_OK``."""
     off = A[Y.H_INBOX_OFF]
-    inbox = A[off:off + C.N_MSG].reshape((1, C.N_MSG))
-    inbox[0, C.M_TS] = ts
-    inbox[0, C.M_TYPE] = typ
-    inbox[0, C.M_BOOK] = book
-    inbox[0, C.M_SIDE] = side
-    inbox[0, C.M_ID] = order_id
-    inbox[0, C.M_PRICE] = price
-    inbox[0, C.M_QTY] = qty
-    inbox[0, C.M_ACCT] = account
-    inbox[0, C.M_STP] = stp
-    fc = A[Y.H_FILL_CAP]
-    fills = A[A[Y.H_FILL_OFF]:A[Y.H_FILL_OFF] + fc * C.N_FILL].reshape((fc, C.N_FILL))
-    ec = A[Y.H_EV_CAP]
-    events = A[A[Y.H_EV_OFF]:A[Y.H_EV_OFF] + ec * C.N_EVENT].reshape((ec, C.N_EVENT))
+    inbox = A[off:off + C.N_MSG]
+    inbox[C.M_TS] = ts
+    inbox[C.M_TYPE] = typ
+    inbox[C.M_BOOK] = book
+    inbox[C.M_SIDE] = side
+    inbox[C.M_ID] = order_id
+    inbox[C.M_PRICE] = price
+    inbox[C.M_QTY] = qty
+    inbox[C.M_ACCT] = account
+    inbox[C.M_STP] = stp
+    fills = A[A[Y.H_FILL_OFF]:A[Y.H_FILL_OFF] + A[Y.H_FILL_CAP] * C.N_FILL]
+    events = A[A[Y.H_EV_OFF]:A[Y.H_EV_OFF] + A[Y.H_EV_CAP] * C.N_EVENT]
     status, _ = run(A, inbox, 0, 1, fills, events)
     return status, A[Y.H_RESULT]

@@ -340,7 +340,7 @@ class Engine:
             fills, events = (C.as_matrix(x, C.FILL_DTYPE) for x in out)
         i = 0
         while True:
-            status, i = _kernel.run(self.arena, m, i, n, fills, events)
+            status, i = _kernel.run(self.arena, m.reshape(-1), i, n, fills.reshape(-1), events.reshape(-1))
             if status == Y.ST_OK:
                 break
             if status == Y.ST_NEED_OUTPUT:

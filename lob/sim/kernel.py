@@ -190,6 +190,17 @@ def oracle_value(W, asset, t):
     return v
 
 
+@njit(cache=True, _nrt=False)
+def notify(W, a, t, what, src, ncols, is_taker):
+    """Queue for agent ``a`` (at its local time ``t``) a copy of a log row."""
+    r = W.clock[L.K_NOTE_FREE]
+    W.clock[L.K_NOTE_FREE] = W.notes[r, L.NOTE_NEXT_FREE]
+    W.clock[L.K_NOTE_LIVE] += 1
+    for c in range(ncols):
+        W.notes[r, c] = src[c]
+    schedule(W, t, L.EV_NOTIFY, a, what, r, is_taker, 0)
+
+
 # ------------------------------------------------------------------ agents' live orders
 @njit(cache=True, _nrt=False)
 def _list_add(W, a, oid, row):
@@ -259,16 +270,16 @@ def _log_reject(W, now, a, reason):
     """Log a message rejected by the simulation layer (before the engine)."""
     r = W.clock[L.K_NEVT]
     for c in range(9):
-        W.loge[r, c] = W.msg[0, c]
+        W.loge[r, c] = W.msg[c]
     W.loge[r, C.E_KIND] = C.EV_REJECTED
     W.loge[r, C.E_TS] = now
     W.loge[r, C.E_REASON] = reason
-    W.loge[r, C.E_ID] = W.msg[0, C.M_ID]
-    W.loge[r, C.E_ACCT] = W.msg[0, C.M_ACCT]
-    W.loge[r, C.E_SIDE] = W.msg[0, C.M_SIDE]
-    W.loge[r, C.E_PRICE] = W.msg[0, C.M_PRICE]
-    W.loge[r, C.E_QTY] = W.msg[0, C.M_QTY]
-    W.loge[r, C.E_BOOK] = W.msg[0, C.M_BOOK]
+    W.loge[r, C.E_ID] = W.msg[C.M_ID]
+    W.loge[r, C.E_ACCT] = W.msg[C.M_ACCT]
+    W.loge[r, C.E_SIDE] = W.msg[C.M_SIDE]
+    W.loge[r, C.E_PRICE] = W.msg[C.M_PRICE]
+    W.loge[r, C.E_QTY] = W.msg[C.M_QTY]
+    W.loge[r, C.E_BOOK] = W.msg[C.M_BOOK]
     W.loge[r, L.LE_AGENT] = a
     lat = latency(W, a, 1)
     W.loge[r, L.LE_LOCAL] = now + lat
@@ -284,15 +295,15 @@ def _arrive(W, now, r):  # noqa: C901
     Returns an engine status (EY.ST_OK, or a growth request)."""
     a = W.pend[r, L.P_AGENT]
     for c in range(9):
-        W.msg[0, c] = W.pend[r, c]
-    W.msg[0, C.M_TS] = now
-    typ = W.msg[0, C.M_TYPE]
-    b = W.msg[0, C.M_BOOK]
-    side = W.msg[0, C.M_SIDE]
-    oid = W.msg[0, C.M_ID]
-    price = W.msg[0, C.M_PRICE]
-    qty = W.msg[0, C.M_QTY]
-    acct = W.msg[0, C.M_ACCT]
+        W.msg[c] = W.pend[r, c]
+    W.msg[C.M_TS] = now
+    typ = W.msg[C.M_TYPE]
+    b = W.msg[C.M_BOOK]
+    side = W.msg[C.M_SIDE]
+    oid = W.msg[C.M_ID]
+    price = W.msg[C.M_PRICE]
+    qty = W.msg[C.M_QTY]
+    acct = W.msg[C.M_ACCT]
     nb = W.books.shape[0]
 
     # ---- pre-trade check and reservation (new orders and MODIFY) --------
@@ -325,13 +336,13 @@ def _arrive(W, now, r):  # noqa: C901
                         lots, worst = _affordable(W, b, free_q, scale, fee)
                         if lots < qty:
                             qty = lots
-                            W.msg[0, C.M_QTY] = qty
+                            W.msg[C.M_QTY] = qty
                         limit = worst
                         resv_q = _reserve_quote(qty, worst, scale, fee) if qty > 0 else 0
                     elif 1 <= price <= C.DEFAULT_MAX_PRICE_TICKS:
                         resv_q = _reserve_quote(qty, price, scale, fee)
                     if resv_q > free_q or qty <= 0:
-                        W.msg[0, C.M_QTY] = W.pend[r, C.M_QTY]
+                        W.msg[C.M_QTY] = W.pend[r, C.M_QTY]
                         _log_reject(W, now, a, C.R_INSUFFICIENT_FUNDS)
                         return EY.ST_OK
                 else:
@@ -351,7 +362,7 @@ def _arrive(W, now, r):  # noqa: C901
 
     # ---- bookkeeping of the incoming order -------------------------------
     for k in range(ne):
-        if W.eevents[k, C.E_KIND] == C.EV_ACCEPTED and W.eevents[k, C.E_ID] == oid:
+        if W.eevents[k * 9 + C.E_KIND] == C.EV_ACCEPTED and W.eevents[k * 9 + C.E_ID] == oid:
             row = W.clock[L.K_OI_FREE]
             W.clock[L.K_OI_FREE] = W.oinfo[row, WD.OI_NEXT_FREE]
             W.clock[L.K_OI_LIVE] += 1
@@ -368,14 +379,14 @@ def _arrive(W, now, r):  # noqa: C901
             W.resv[acct, W.books[b, L.BK_QUOTE]] += resv_q
             W.resv[acct, W.books[b, L.BK_BASE]] += resv_b
             _list_add(W, a, oid, row)
-        elif W.eevents[k, C.E_KIND] == C.EV_MODIFIED and W.eevents[k, C.E_ID] == oid:
+        elif W.eevents[k * 9 + C.E_KIND] == C.EV_MODIFIED and W.eevents[k * 9 + C.E_ID] == oid:
             # MODIFY or partial REDUCE: the reservation follows the new terms
             row = idmap.get(W.ordmap, oid)
             if row >= 0:
                 quote = W.books[b, L.BK_QUOTE]
                 base = W.books[b, L.BK_BASE]
-                newq = W.eevents[k, C.E_QTY]
-                newpx = W.eevents[k, C.E_PRICE]
+                newq = W.eevents[k * 9 + C.E_QTY]
+                newpx = W.eevents[k * 9 + C.E_PRICE]
                 v = W.books[b, L.BK_VENUE]
                 fee = max(W.venues[v, L.V_TAKER_PPM], W.venues[v, L.V_MAKER_PPM])
                 if W.oinfo[row, WD.OI_SIDE] == C.BUY:
@@ -392,9 +403,9 @@ def _arrive(W, now, r):  # noqa: C901
     # ---- settle fills --------------------------------------------------------
     lat_a = latency(W, a, 1)
     for k in range(nf):
-        bb = W.efills[k, C.F_BOOK]
-        px = W.efills[k, C.F_PRICE]
-        q = W.efills[k, C.F_QTY]
+        bb = W.efills[k * 9 + C.F_BOOK]
+        px = W.efills[k * 9 + C.F_PRICE]
+        q = W.efills[k * 9 + C.F_QTY]
         base = W.books[bb, L.BK_BASE]
         quote = W.books[bb, L.BK_QUOTE]
         scale = W.books[bb, L.BK_SCALE]
@@ -403,14 +414,14 @@ def _arrive(W, now, r):  # noqa: C901
         notional = px * q * scale
         fee_t = notional * W.venues[v, L.V_TAKER_PPM] // 1_000_000
         fee_m = notional * W.venues[v, L.V_MAKER_PPM] // 1_000_000
-        t_acct = W.efills[k, C.F_TAKER_ACCT]
-        m_acct = W.efills[k, C.F_MAKER_ACCT]
-        if W.efills[k, C.F_TAKER_SIDE] == C.BUY:
+        t_acct = W.efills[k * 9 + C.F_TAKER_ACCT]
+        m_acct = W.efills[k * 9 + C.F_MAKER_ACCT]
+        if W.efills[k * 9 + C.F_TAKER_SIDE] == C.BUY:
             buyer, seller, fee_b, fee_s = t_acct, m_acct, fee_t, fee_m
-            buy_id, sell_id = W.efills[k, C.F_TAKER], W.efills[k, C.F_MAKER]
+            buy_id, sell_id = W.efills[k * 9 + C.F_TAKER], W.efills[k * 9 + C.F_MAKER]
         else:
             buyer, seller, fee_b, fee_s = m_acct, t_acct, fee_m, fee_t
-            buy_id, sell_id = W.efills[k, C.F_MAKER], W.efills[k, C.F_TAKER]
+            buy_id, sell_id = W.efills[k * 9 + C.F_MAKER], W.efills[k * 9 + C.F_TAKER]
         W.bal[buyer, quote] -= notional + fee_b
         W.bal[buyer, base] += q * lot
         W.bal[seller, quote] += notional - fee_s
@@ -438,8 +449,8 @@ def _arrive(W, now, r):  # noqa: C901
         # log and notify
         lr = W.clock[L.K_NFILL]
         for c in range(9):
-            W.logf[lr, c] = W.efills[k, c]
-        rm = idmap.get(W.ordmap, W.efills[k, C.F_MAKER])
+            W.logf[lr, c] = W.efills[k * 9 + c]
+        rm = idmap.get(W.ordmap, W.efills[k * 9 + C.F_MAKER])
         ma = W.oinfo[rm, WD.OI_AGENT] if rm >= 0 else -1
         W.logf[lr, L.LF_MAKER_AGENT] = ma
         W.logf[lr, L.LF_TAKER_AGENT] = a
@@ -453,19 +464,19 @@ def _arrive(W, now, r):  # noqa: C901
 
     # ---- order events: log, notify, release what done orders still hold -----
     for k in range(ne):
-        eid = W.eevents[k, C.E_ID]
+        eid = W.eevents[k * 9 + C.E_ID]
         row = idmap.get(W.ordmap, eid)
         ag = W.oinfo[row, WD.OI_AGENT] if row >= 0 else a
         lr = W.clock[L.K_NEVT]
         for c in range(9):
-            W.loge[lr, c] = W.eevents[k, c]
+            W.loge[lr, c] = W.eevents[k * 9 + c]
         W.loge[lr, L.LE_AGENT] = ag
         lat = latency(W, ag, 1)
         W.loge[lr, L.LE_LOCAL] = now + lat
         W.clock[L.K_NEVT] = lr + 1
         if W.agents[ag, L.A_NOTIFY] != 0:
             notify(W, ag, now + lat, L.N_ORDER, W.loge[lr], L.N_LOGE, 0)
-        kind = W.eevents[k, C.E_KIND]
+        kind = W.eevents[k * 9 + C.E_KIND]
         if (kind == C.EV_FILLED or kind == C.EV_CANCELLED) and row >= 0:
             acct2 = W.oinfo[row, WD.OI_ACCT]
             b2 = W.oinfo[row, WD.OI_BOOK]
