@@ -32,8 +32,10 @@ as a hashable read-only :class:`FrozenDict`), nested configs (from
 tables), ``X | None`` (``None`` is "not set"; TOML has no null, so such
 fields are set by leaving the key out), other unions (members tried in
 order), ``Annotated[T, Range(...)]`` (constraints on elements) and
-``Any``.  ``list[T]`` is refused in configs (they are frozen): use
-``tuple[T, ...]``.  Plain dataclasses (such as the strategy configs in
+``Any`` (lists/dicts in it are frozen to tuples/FrozenDicts).  ``list[T]``
+is refused in configs (they are frozen): use ``tuple[T, ...]``.  An ``int``
+field refuses floats, even integral ones (write ``1_000_000_000``, not
+``1e9``).  Plain dataclasses (such as the strategy configs in
 ``strategies/``) can be built with the same checks by the module-level
 :func:`from_dict`.
 
@@ -47,17 +49,19 @@ instance (distributions use it: ``leverage = 5.0`` means a constant).
 
 Cross-field checks go in a ``validate(self)`` method, which raises
 :class:`ConfigError` with ``key=`` naming the offending key (relative to
-the config) so that the error is reported at that key's line.  Do not
-define ``__post_init__``.
+the config) so that the error is reported at that key's line (or
+``ConfigError.of([(key, message), ...])`` for several).  Do not define
+``__post_init__``.  Configs may subclass configs; zero-argument ``super()``
+works in their methods.  The root of a tagged union cannot be instantiated.
 """
 from __future__ import annotations
 
 import collections.abc as cabc
 import dataclasses
 import datetime as _dt
+import ast
 import hashlib
 import inspect
-import ast
 import json
 import math
 import textwrap
@@ -327,14 +331,20 @@ class Config:
     __tag_key__: str | None = None
 
     def __post_init__(self):
+        cls = type(self)
+        if "__variants__" in cls.__dict__:
+            raise TypeError(f"{cls.__qualname__} is the root of a tagged union; build one of its variants "
+                            f"({', '.join(sorted(cls.__variants__))}) or use from_dict")
         ctx = _Ctx(None)
-        for fi in fields_of(type(self)):
+        for fi in fields_of(cls):
             if not fi.init:
                 continue
             v = getattr(self, fi.name)
             r = _convert(fi.type, v, (fi.key,), ctx)
             if r is INVALID or not _check_field(fi, r, (fi.key,), ctx):
                 continue
+            if fi.type is Any:
+                r = _freeze(r)          # keep configs hashable
             if r is not v:
                 object.__setattr__(self, fi.name, r)
         if ctx.issues:
@@ -401,6 +411,15 @@ class Config:
         return hashlib.sha256(f"{type(self).__qualname__}\n{blob}".encode()).hexdigest()
 
 
+def _freeze(v: Any) -> Any:
+    """Lists -> tuples, dicts -> FrozenDict, deeply (values of ``Any`` fields)."""
+    if isinstance(v, (list, tuple)):
+        return tuple(_freeze(x) for x in v)
+    if isinstance(v, dict) and not isinstance(v, FrozenDict):
+        return FrozenDict({k: _freeze(x) for k, x in v.items()})
+    return v
+
+
 def _json_default(o):
     if isinstance(o, (_dt.datetime, _dt.date, _dt.time)):
         return o.isoformat()
@@ -409,6 +428,23 @@ def _json_default(o):
 
 def _is_config(cls) -> bool:
     return isinstance(cls, type) and cls.__dict__.get("__lob_config__", False) is True
+
+
+def _fix_class_cells(new: type, old: type) -> None:
+    """``dataclass(slots=True)`` re-creates the class; point the ``__class__``
+    cells of its methods (zero-argument ``super()``) at the new class, as
+    Python 3.14 does."""
+    for v in new.__dict__.values():
+        for fn in (getattr(v, "__func__", None), getattr(v, "fget", None), getattr(v, "fset", None), v):
+            code = getattr(fn, "__code__", None)
+            if code is None or "__class__" not in code.co_freevars or not fn.__closure__:
+                continue
+            cell = fn.__closure__[code.co_freevars.index("__class__")]
+            try:
+                if cell.cell_contents is old:
+                    cell.cell_contents = new
+            except ValueError:          # empty cell
+                pass
 
 
 @typing.dataclass_transform(kw_only_default=True, frozen_default=True,
@@ -426,6 +462,7 @@ def config(cls=None, /, *, tag: str | None = None, tag_key: str | None = None):
             raise TypeError(f"@config {c.__qualname__}: define validate(self) for checks, "
                             f"not __post_init__ (it runs the type checks)")
         new = dataclasses.dataclass(frozen=True, kw_only=True, slots=True, eq=True)(c)
+        _fix_class_cells(new, c)
         new.__lob_config__ = True
         if tag_key is not None:
             if tag is not None:
@@ -955,11 +992,16 @@ def _constraint_text(fi: FieldInfo) -> str:
     parts = []
     if fi.range:
         parts.append(fi.range.describe())
-    tp = fi.type
-    if get_origin(tp) is Annotated:
-        for m in get_args(tp)[1:]:
-            if isinstance(m, Range) and m:
-                parts.append(f"each {m.describe()}")
+    def inner(tp, top):
+        if get_origin(tp) is Annotated:
+            for m in get_args(tp)[1:]:
+                if isinstance(m, Range) and m:
+                    parts.append(m.describe() if top else f"each {m.describe()}")
+            return inner(get_args(tp)[0], top)
+        for a in get_args(tp):
+            if a is not Ellipsis and not isinstance(a, (str, int, float, bool)):
+                inner(a, top and get_origin(tp) in (Union, types.UnionType))
+    inner(fi.type, True)
     if fi.min_len is not None:
         parts.append(f"len >= {fi.min_len}")
     if fi.max_len is not None:
@@ -999,16 +1041,15 @@ def _rows(cls, prefix: str, rows: list, stack: tuple) -> None:
         key = prefix + fi.key
         nest = _nested(fi.type)
         doc = (fi.doc or "").split("\n\n")[0].replace("\n", " ")
+        if nest is not None and ((getattr(nest[1], "from_scalar", None) is not None and nest[0] == ".")
+                                 or getattr(nest[1], "_build_from", None) is not None):
+            nest = None         # leaf-like (distributions, strategy specs): documented on their own
         if not doc and nest is not None and nest[1].__doc__ and not nest[1].__doc__.startswith(nest[1].__name__ + "("):
             doc = _first_line(nest[1].__doc__)
         rows.append((key, type_name(fi.type), _default_text(fi), fi.unit or "", _constraint_text(fi), doc))
         if nest is None:
             continue
         sep, sub = nest
-        if getattr(sub, "from_scalar", None) is not None and sep == ".":
-            continue            # leaf-like (distributions): documented on their own
-        if _is_config(sub) and getattr(sub, "_build_from", None) is not None:
-            continue            # custom-built (strategy specs)
         root = _union_root(sub)
         if root is not None:
             tk = root.__tag_key__

@@ -194,7 +194,7 @@ class _Truncatable(Dist):
             m = self.mass()
             if m < _MIN_MASS:
                 given = [k for k in ("min", "max") if getattr(self, k) is not None]
-                raise ConfigError(f"{' and '.join(given)} keep{'s' if len(given) == 1 else ''} only "
+                raise ConfigError(f"{'min and max keep' if len(given) == 2 else 'keeps'} only "
                                   f"{m:.3g} of the distribution's mass (at least {_MIN_MASS:g} is "
                                   f"needed)", key=given[0] if len(given) == 1 else None)
 

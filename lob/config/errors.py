@@ -24,8 +24,6 @@ __all__ = [
     "fmt_path", "parse_path", "suggest", "display_path",
 ]
 
-Path_ = tuple  # a key path: tuple[str | int, ...]
-
 _BARE = re.compile(r"[A-Za-z0-9_-]+\Z")
 
 

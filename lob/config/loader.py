@@ -21,7 +21,6 @@ all of this while the scenario is validated.
 """
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import inspect
 import pkgutil

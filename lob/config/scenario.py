@@ -49,9 +49,9 @@ from decimal import Decimal
 from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Sequence, Union, get_args, get_origin
+from typing import Any, Iterable, Literal, Mapping, Union, get_args, get_origin
 
-from .errors import ConfigError, Issue, Loc, SourceMap, display_path, fmt_path, parse_path, suggest, where
+from .errors import ConfigError, Issue, Loc, SourceMap, display_path, fmt_path, parse_path, suggest
 from .toml import Document, loads_toml
 
 __all__ = ["DELETE", "ScenarioResolver", "load_scenario", "merge", "override", "parse_value",
@@ -179,7 +179,7 @@ class ScenarioResolver:
         try:
             found = self.resolve(ref, relative_to=relative_to)
         except ConfigError as e:
-            if at is None:
+            if not stack:
                 raise
             raise _err(f"extends {ref!r}: {e.issues[0].message}", at) from None
         if found.ident in (s[0] for s in stack):
@@ -200,7 +200,8 @@ class ScenarioResolver:
             raise _err(f"scenario {found.shown} is found by name and must declare `version = N`",
                        Loc(found.shown, 1))
         if found.pin is not None and version != found.pin:
-            raise _err(f"extends {ref!r}: {found.shown} has version {version}, not {found.pin}", at)
+            raise _err(f"{'extends ' if stack else ''}{ref!r}: {found.shown} has version {version}, "
+                       f"not {found.pin}", at)
         ext = data.pop("extends", None)
         if ext is None:
             refs: list[tuple[str, Loc | None]] = []
@@ -419,6 +420,11 @@ def parse_value(text: str, tp: Any = None) -> Any:
     if tp in (_dt.datetime, _dt.date, _dt.time):
         return s
     if isinstance(tp, type) and issubclass(tp, Enum):
+        if text in tp.__members__:
+            return text
+        for m in tp:
+            if str(m.value) == text:
+                return m.value
         return text
     try:
         return _toml_value(s)

@@ -43,10 +43,16 @@ class Document:
         """Validate the data (or the table at key path ``at``) against a
         config class; errors cite file and line."""
         from .base import from_dict
+        from .errors import parse_path
+        at = parse_path(at) if isinstance(at, str) else tuple(at)
         node: Any = self.data
-        for seg in at:
-            node = node[seg]
-        return from_dict(schema, node, source=self.source, at=tuple(at))
+        for i, seg in enumerate(at):
+            try:
+                node = node[seg]
+            except (KeyError, IndexError, TypeError):
+                raise ConfigError(issues=[Issue(at[:i + 1], "", "missing",
+                                                self.source.locate(at[:i]))]) from None
+        return from_dict(schema, node, source=self.source, at=at)
 
     def override(self, overrides: Mapping[str, Any], *, schema: type | None = None,
                  label: str = "<override>") -> "Document":
