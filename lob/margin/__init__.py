@@ -20,7 +20,8 @@ from .unified import (N_SOURCES, N_V, SRC_AVG, SRC_INDEX, SRC_LAST, SRC_MID, SRC
                       V_ASSETS, V_COLLATERAL, V_EQUITY, V_EXPOSURE, V_IM, V_LEVERAGE, V_LIAB,
                       V_MM, V_NAMES, V_NET, V_RATIO, V_UPL, AssetSpec, MarginConfig, PerpSpec,
                       account_status, build_config, price_matrix, spot_fill, takeover_price,
-                      value_account_ref, value_accounts, value_one, valuation, with_policy)
+                      value_account_ref, value_accounts, value_accounts_parallel,
+                      value_accounts_rows, value_one, valuation, with_policy)
 from .perps import (LONG_DTYPE, MarkPriceState, funding_rate, isolated_liq_price,
                     isolated_rows, leveraged_longs, mark_price, perp_fill, premium_index,
                     settle_funding)

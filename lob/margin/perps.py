@@ -31,8 +31,10 @@ Binance's definitions (USD-margined perpetuals), as implemented
   atoms (payers pay their own rounded amount; the total is split among the
   receivers pro rata to contracts by cumulative rounding);
 * mark price ``= median(index * (1 + F_last * time_to_funding / interval),
-  index + MA30(mid - index), last)`` with ``MA30`` the moving average of the
-  basis sampled every minute over 30 minutes (:class:`MarkPriceState`).
+  index + MA(mid - index), last)`` with ``MA`` the mean of the last 30 basis
+  samples (:class:`MarkPriceState`; the caller picks the sampling period:
+  once a minute gives the 30-minute basis of Binance's original
+  definition, every 5 s the 2.5-minute basis of its current FAQ).
 
 Isolated and cross
 ------------------
@@ -162,8 +164,9 @@ def mark_price(index, last_funding_rate, time_to_funding_s, basis_ma, last,
 class MarkPriceState:
     """Per-perp running state for the mark price and the funding rate.
 
-    * :meth:`sample_basis` once a minute: ``mid - index`` into a 30-sample
-      ring (``basis_ma`` is the mean of the samples so far, at most 30);
+    * :meth:`sample_basis` once per sampling period (a minute, or 5 s):
+      ``mid - index`` into a ``window``-sample ring (``basis_ma`` is the mean
+      of the samples so far, at most ``window``);
     * :meth:`sample_premium` at the premium sampling period: accumulates the
       1..n weighted average of the interval;
     * :meth:`mark` gives the mark prices; :meth:`close_interval` returns the

@@ -48,13 +48,17 @@ The plan (one account)
    remaining perp (by the order policy) is closed in full at its
    *bankruptcy price* ``mark - V_NET / (pos * cs * P_quote)`` (the price at
    which the account's net equity is exactly zero; >= 0) against the
-   opposite positions ranked as Binance and Bybit do (:func:`adl_ranking`):
+   opposite positions ranked Bybit's way (:func:`adl_ranking`):
    ``score = pnl% * effective leverage`` when ``pnl% > 0``, else
    ``pnl% / effective leverage``, with ``pnl% = UPL / |entry notional|`` and
    ``effective leverage = |position notional| / account net equity``
    (``inf`` for an account with ``V_NET <= 0``); highest score first, ties by
-   account index.  When the fund can cover, perps go to the market like any
-   item.  Last, with nothing left and ``V_NET < 0``, the fund absorbs the
+   account index.  For an isolated row the net equity is the position's
+   margin + UPL, i.e. Bybit's "mark value - bankruptcy value"; for a cross
+   account it is the whole account's.  (Binance's published queue uses
+   ``max(0, UPL) / max(1, wallet) * MM / (wallet + UPL)`` instead: same
+   intent, profitable and highly levered first; not implemented.)  When the
+   fund can cover, perps go to the market like any item.  Last, with nothing left and ``V_NET < 0``, the fund absorbs the
    negative quote balance (:func:`absorb_deficit`); what it cannot cover
    stays on the account as uncovered bad debt.
 
@@ -77,8 +81,8 @@ from numba import njit
 
 from ..core.codes import BUY, SELL
 from .perps import perp_fill
-from .unified import (N_V, SRC_MID, V_EQUITY, V_MM, V_NET, V_RATIO, MarginConfig, atom_prices,
-                      spot_fill, value_one)
+from .unified import (N_V, SRC_MID, V_NET, V_RATIO, MarginConfig, atom_prices, spot_fill,
+                      value_accounts, value_one)
 
 # order policies
 ORDER_MOST_LIQUID = 0
@@ -150,7 +154,8 @@ MARGIN_EVENT_DTYPE = np.dtype([
     ("item", np.int8),             # ITEM_ASSET / ITEM_PERP / ITEM_NONE
     ("index", np.int32),           # asset or perp index (-1)
     ("side", np.int8),             # BUY / SELL (-1)
-    ("qty", np.int64),             # requested: atoms (asset) or contracts (perp); ADL: contracts
+    ("qty", np.int64),             # requested: atoms (asset) or contracts (perp); ADL: contracts;
+                                   # BANKRUPT: the deficit the fund could not cover (quote atoms)
     ("filled", np.int64),          # executed, same unit
     ("price", np.float64),         # average fill price (quote units / unit); ADL: bankruptcy price
     ("limit", np.float64),         # limit price of the slice (nan = market)
@@ -517,7 +522,7 @@ def liquidate(cfg: MarginConfig, rp: RiskParams, acc: Accounts, i: int, market, 
         return pr, mk, v
 
     for _ in range(max_steps):
-        prices, mark, v0 = state()
+        prices, mark = market.prices(), np.asarray(market.marks(), float)
         act, item, idx, side, qty, lim, ratio, net = next_slice(
             cfg, rp, prices, mark, B[i], P[i], C[i], F[0], asset_score, perp_score, ref_px,
             step, in_takeover)
@@ -545,8 +550,7 @@ def liquidate(cfg: MarginConfig, rp: RiskParams, acc: Accounts, i: int, market, 
             return
         if act == ACT_ADL:
             pq = prices[q, cfg.policy[q]]
-            nets = np.array([value_one(cfg, prices, mark, B[j], P[j], C[j])[V_NET]
-                             for j in range(B.shape[0])])
+            nets = value_accounts(cfg, prices, mark, B, P, C, np.empty((B.shape[0], N_V)))[:, V_NET]
             rows, ks = adl_plan(cfg, P, C, nets, mark, pq, idx, i, qty)
             for r, k in zip(rows.tolist(), ks.tolist()):
                 one_r, one_k = np.array([r], np.int64), np.array([k], np.int64)

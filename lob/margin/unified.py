@@ -3,7 +3,12 @@
 Every account of a venue is one row of a few arrays; one compiled kernel
 (:func:`value_accounts`) values all rows after a price move, and
 :func:`value_account_ref` is its readable pure-Python twin (one account),
-used by the differential tests.
+bit-identical, used by the differential tests.  Variants for simulation
+kernels (all ``cache=True``, callable from other numba code):
+:func:`value_accounts_parallel` (rows over threads),
+:func:`value_accounts_rows` (a watch list), :func:`value_one` (one account
+from 1-D rows), :func:`value_row` (the inlined per-row body).  The venue's
+rules travel as one :data:`MarginConfig` namedtuple of arrays.
 
 Units and layouts
 -----------------
@@ -37,8 +42,8 @@ USD, ``P_a = prices[a, policy[a]]``)
   linear -- tiers ``[(100_000, .95), (1_100_000, .90), (inf, .50)]`` count
   the first 100k USD at 95%, the next 1M at 90% and the rest at 50%;
 * ``V_UPL``        = unrealised perp PnL at mark,
-  ``sum_m (pos_m * cs_m * mark_m - cost_m / apu_quote) * P_quote``, counted
-  in full whatever its sign;
+  ``sum_m (pos_m * cs_m * mark_m * apu_quote - cost_m) * P_quote / apu_quote``
+  (quote atoms times USD per quote atom), counted in full whatever its sign;
 * ``V_EQUITY``     = adjusted equity = ``V_COLLATERAL - V_LIAB + V_UPL``
   (liabilities at full value, no haircut);
 * ``V_NET``        = net equity at full value = ``V_ASSETS - V_LIAB + V_UPL``
@@ -53,8 +58,8 @@ USD, ``P_a = prices[a, policy[a]]``)
 * ``V_RATIO``      = **margin ratio**, defined as Binance's unified-account
   ``uniMMR``: ``V_EQUITY / V_MM`` (``+inf`` with no maintenance margin and
   ``V_EQUITY >= 0``, ``-inf`` if ``V_EQUITY < 0``).  The risk engine takes
-  an account over when ``V_RATIO < takeover_ratio`` (default 1.0; Binance
-  uses a level slightly above 1), strictly below;
+  an account over when ``V_RATIO < takeover_ratio``, strictly below
+  (default 1.0, configurable: a venue may act at a level above 1);
 * ``V_EXPOSURE``   = gross position value: ``|v_a|`` of every non-cash asset
   (long or loan; ``cash[a]`` marks stablecoins, which are not positions) plus
   every perp notional;
@@ -80,7 +85,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # ----------------------------------------------------------------------
 # price sources
@@ -308,13 +313,16 @@ def value_row(cfg, px_atom, px_unit, mark, balances, perp_pos, perp_cost, i, out
     q = cfg.quote
     pq = px_unit[q]
     apu_q = cfg.atoms_per_unit[q]
+    pxq = px_atom[q]
     for m in range(perp_pos.shape[1]):
         k = perp_pos[i, m]
         c = perp_cost[i, m]
         if k == 0 and c == 0:
             continue
         cs = cfg.contract_size[m]
-        upl += (k * cs * mark[m] - c / apu_q) * pq
+        # UPL in quote atoms, times USD per quote atom (a product, not a
+        # division: an int/int division per perp doubles the kernel's time)
+        upl += (k * cs * mark[m] * apu_q - c) * pxq
         n = abs(k) * cs * mark[m] * pq
         expo += n
         im += tiered(n, cfg.perp_bounds, cfg.perp_im, m)
@@ -363,6 +371,28 @@ def value_accounts(cfg, prices, mark, balances, perp_pos, perp_cost, out):
     (quote units per underlying unit).  Returns ``out``."""
     px_unit, px_atom = atom_prices(cfg, prices)
     for i in range(balances.shape[0]):
+        value_row(cfg, px_atom, px_unit, mark, balances, perp_pos, perp_cost, i, out, i)
+    return out
+
+
+@njit(cache=True)
+def value_accounts_rows(cfg, prices, mark, balances, perp_pos, perp_cost, rows, out):
+    """:func:`value_accounts` for the listed ``rows`` only (int64 indexes),
+    written to ``out[rows[j]]``: re-value a watch list, or the accounts
+    touched by fills, without paying for the rest."""
+    px_unit, px_atom = atom_prices(cfg, prices)
+    for j in range(rows.shape[0]):
+        i = rows[j]
+        value_row(cfg, px_atom, px_unit, mark, balances, perp_pos, perp_cost, i, out, i)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def value_accounts_parallel(cfg, prices, mark, balances, perp_pos, perp_cost, out):
+    """:func:`value_accounts` with the rows spread over threads (numba
+    ``prange``); identical results (every row is independent)."""
+    px_unit, px_atom = atom_prices(cfg, prices)
+    for i in prange(balances.shape[0]):
         value_row(cfg, px_atom, px_unit, mark, balances, perp_pos, perp_cost, i, out, i)
     return out
 
@@ -489,12 +519,13 @@ def value_account_ref(cfg: MarginConfig, prices, mark, bal, pos=(), cost=()) -> 
                 expo += -v
     q = int(cfg.quote)
     pq, apu_q = px_unit[q], apu[q]
+    pxq = pq / apu_q                 # USD per quote atom
     upl = 0.0
     for m, (k, c) in enumerate(zip([int(x) for x in pos], [int(x) for x in cost])):
         if k == 0 and c == 0:
             continue
         cs, mk = float(cfg.contract_size[m]), float(mark[m])
-        upl += (k * cs * mk - float(c) / apu_q) * pq
+        upl += (k * cs * mk * apu_q - c) * pxq
         n = abs(k) * cs * mk * pq
         expo += n
         bounds = [float(x) for x in cfg.perp_bounds[m]]
