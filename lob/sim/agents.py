@@ -198,7 +198,8 @@ def decide_ladder_mm(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
     bid, ask, last = _view(W, a, now)
-    mid = _ref_price(W, a, now, bid, ask, last)
+    # a market maker sees only the book: the mid, else the last trade
+    mid = 0.5 * (bid + ask) if bid > 0 and ask > 0 else float(last)
     if mid > 0.0:
         acct = W.agents[a, L.A_ACCOUNT]
         lot = W.books[b, L.BK_LOT]
