@@ -439,13 +439,13 @@ def test_crash_4188_to_1_to_41880_memory_bounded():
 
 
 def test_process_with_reused_out_buffers():
-    """process(msgs, out=(fills_buf, events_buf)) gives the rows process()
-    gives; buffers big enough are written in place, too-small ones are
-    replaced (never overrun)."""
+    """process(msgs, out=buffer) gives the rows process() gives; a buffer big
+    enough is written in place, a too-small one is replaced (never overrun)."""
+    from lob.core.engine import Engine
     msgs = make_stream(650, 10_000)
     a, ref = _pair()
-    big = (np.zeros(5000, C.FILL_DTYPE), np.zeros((10_000, 9), np.int64))
-    small = (np.zeros(1, C.FILL_DTYPE), np.zeros((2, 9), np.int64))
+    big = Engine.output_buffer(5000)
+    small = np.zeros(54, np.int64)
     rng = np.random.default_rng(3)
     i = 0
     while i < len(msgs):
@@ -456,7 +456,7 @@ def test_process_with_reused_out_buffers():
         f, e = a.process(chunk, out=big if use_big else small)
         assert f.dtype == C.FILL_DTYPE and e.dtype == C.EVENT_DTYPE
         if use_big:
-            assert np.shares_memory(f, big[0]) and np.shares_memory(e, big[1])
+            assert np.shares_memory(f, big) and np.shares_memory(e, big)
         assert_outputs_equal((f.copy(), e.copy()), out_r, f"messages {i}..{i + k}")
         i += k
     assert_same_state(a, ref)

@@ -22,7 +22,7 @@ from conftest import (TINY, StreamGen, assert_outputs_equal, assert_same_state, 
 AUTO = C.AUTO_ID_BASE
 BUY, SELL = C.BUY, C.SELL
 #: header slots the kernel uses as scratch when it asks for room
-SCRATCH = (Y.H_NEED_BOOK, Y.H_NEED_SIDE, Y.H_NEED_FILLS, Y.H_NEED_EVENTS)
+SCRATCH = (Y.H_NEED_BOOK, Y.H_NEED_SIDE, Y.H_NEED_FILLS, Y.H_NEED_EVENTS, Y.H_NEXT_INDEX)
 
 
 def _both(n_books=1, engine_kw=None, **kw):

@@ -62,11 +62,9 @@ def same_final_state(eng, twin, n_books: int) -> None:
 
 
 def _buffers(n: int):
-    """Output buffers for ``n`` messages, touched once so that page faults
-    are not part of the timing (a replay loop reuses its buffers)."""
-    f = np.zeros((max(64, n), C.N_FILL), np.int64)
-    e = np.zeros((max(64, 2 * n + 8), C.N_EVENT), np.int64)
-    return f, e
+    """An output buffer for ``n`` messages, touched once so that page faults
+    are not part of the timing (a replay loop reuses its buffer)."""
+    return Engine.output_buffer(n)
 
 
 def time_engine(msgs, n_books: int = 1, repeat: int = 5, out=None) -> tuple[float, Engine]:

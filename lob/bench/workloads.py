@@ -23,10 +23,11 @@ from ..core import codes as C
 
 
 @njit(cache=True)
-def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
-    """Fill ``out`` with messages drawn from the uniforms ``u`` (n, 6) and
-    geometric depths ``geo`` (n,), applying each to the engine in ``arena``."""
-    n = out.shape[0]
+def _generate(arena, out, u, geo, target_live, mid0, p_improve, O, fcap, ecap):
+    """Fill ``out`` (flat rows of 9) with messages drawn from the uniforms
+    ``u`` (n, 6) and geometric depths ``geo`` (n,), applying each to the
+    engine in ``arena`` (outputs into the scratch buffer ``O``)."""
+    n = out.shape[0] // C.N_MSG
     orders, levels, chunks, books, ladder, htab = _tables(arena)
     ord_cap = orders.shape[0]
     next_id = 1
@@ -42,10 +43,10 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
         if kind == 1 and live == 0:
             kind = 0
         side = 0 if u1 < 0.5 else 1
-        out[i, C.M_TS] = i * 1000
-        out[i, C.M_BOOK] = 0
-        out[i, C.M_ACCT] = int(u2 * 64)
-        out[i, C.M_STP] = 0
+        out[i * C.N_MSG + C.M_TS] = i * 1000
+        out[i * C.N_MSG + C.M_BOOK] = 0
+        out[i * C.N_MSG + C.M_ACCT] = int(u2 * 64)
+        out[i * C.N_MSG + C.M_STP] = 0
         if kind == 2:
             # marketable: sweep the top k levels of the other side, ending
             # part-way into the k-th
@@ -64,12 +65,12 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
                 kind = 0
             else:
                 q += 1 + int(u4 * levels[lv, Y.L_QTY])
-                out[i, C.M_TYPE] = C.IOC if u5 < 0.5 else C.LIMIT
-                out[i, C.M_SIDE] = side
-                out[i, C.M_ID] = next_id
+                out[i * C.N_MSG + C.M_TYPE] = C.IOC if u5 < 0.5 else C.LIMIT
+                out[i * C.N_MSG + C.M_SIDE] = side
+                out[i * C.N_MSG + C.M_ID] = next_id
                 next_id += 1
-                out[i, C.M_PRICE] = levels[lv, Y.L_PRICE]
-                out[i, C.M_QTY] = q
+                out[i * C.N_MSG + C.M_PRICE] = levels[lv, Y.L_PRICE]
+                out[i * C.N_MSG + C.M_QTY] = q
         if kind == 1:
             # a uniformly drawn live order: probe slots along a golden-ratio
             # sequence from a random start until one is live
@@ -79,12 +80,12 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
                 x += 0.6180339887498949
                 x -= int(x)
                 o = int(x * ord_cap)
-            out[i, C.M_TYPE] = C.CANCEL
-            out[i, C.M_SIDE] = levels[orders[o, Y.O_LEVEL], Y.L_SIDE]
-            out[i, C.M_ID] = orders[o, Y.O_ID]
-            out[i, C.M_PRICE] = 0
-            out[i, C.M_QTY] = 0
-            out[i, C.M_ACCT] = orders[o, Y.O_ACCT]
+            out[i * C.N_MSG + C.M_TYPE] = C.CANCEL
+            out[i * C.N_MSG + C.M_SIDE] = levels[orders[o, Y.O_LEVEL], Y.L_SIDE]
+            out[i * C.N_MSG + C.M_ID] = orders[o, Y.O_ID]
+            out[i * C.N_MSG + C.M_PRICE] = 0
+            out[i * C.N_MSG + C.M_QTY] = 0
+            out[i * C.N_MSG + C.M_ACCT] = orders[o, Y.O_ACCT]
         elif kind == 0:
             # passive: a geometric distance behind the same-side best; a
             # share of arrivals improve the quote inside the spread (still
@@ -106,13 +107,13 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, fills, events):
                     px = best + step if side == C.BUY else best - step
             if px < 1:
                 px = 1
-            out[i, C.M_TYPE] = C.LIMIT
-            out[i, C.M_SIDE] = side
-            out[i, C.M_ID] = next_id
+            out[i * C.N_MSG + C.M_TYPE] = C.LIMIT
+            out[i * C.N_MSG + C.M_SIDE] = side
+            out[i * C.N_MSG + C.M_ID] = next_id
             next_id += 1
-            out[i, C.M_PRICE] = px
-            out[i, C.M_QTY] = 1 + int(u4 * 10)
-        status, _ = _kernel.run(arena, out.reshape(-1), i, i + 1, fills.reshape(-1), events.reshape(-1))
+            out[i * C.N_MSG + C.M_PRICE] = px
+            out[i * C.N_MSG + C.M_QTY] = 1 + int(u4 * 10)
+        status = _kernel.run(arena, out, O, i, i + 1, 0, fcap, fcap * 9, ecap, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         if status != Y.ST_OK:
             return i, status        # the caller sized the tables: report loudly
         arena[Y.H_NFILLS] = 0
@@ -132,13 +133,12 @@ def synthetic_l3(n: int = 2_000_000, seed: int = 42, *, mean_depth: float = 50.0
     geo = rng.geometric(1.0 / (mean_depth + 1.0), n).astype(np.int64) - 1
     cap = 4 * int(target_live)
     eng = Engine(1, order_capacity=cap, level_capacity=cap, chunks_per_side=cap)
-    fills = np.empty((cap, C.N_FILL), np.int64)
-    events = np.empty((4 * cap, C.N_EVENT), np.int64)
+    O = np.empty((cap + 4 * cap) * 9, np.int64)
     out = np.zeros((n, C.N_MSG), np.int64)
     # sized so that the live-order band never needs growth; a growth request
     # would be a generator bug, reported loudly
-    i, status = _generate(eng.arena, out, u, geo, int(target_live), int(mid), float(p_improve),
-                          fills, events)
+    i, status = _generate(eng.arena, out.reshape(-1), u, geo, int(target_live), int(mid), float(p_improve),
+                          O, cap, 4 * cap)
     if status != 0:
         raise RuntimeError(f"workload generator hit capacity ({Y.STATUS_NAMES[status]}) at message {i}; "
                            "raise the generator's initial capacities")

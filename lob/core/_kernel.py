@@ -106,11 +106,19 @@ def _crosses(side, price, opp_price):
 
 # ---------------------------------------------------------------- the kernel
 @njit(cache=True)
-def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
-    """Process messages ``start..stop-1`` of ``msgs`` against the arena ``A``;
-    return ``(status, next_index)``.  ``msgs``, ``fills`` and ``events`` are
-    flat int64 arrays of 9-column rows (row-major views of the record
-    arrays: flat so that no reshape runs per call).
+def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by design
+        m_ts, m_type, m_book, m_side, m_id, m_price, m_qty, m_acct, m_stp):
+    """Process messages ``start..stop-1`` of ``ms`` against the arena ``A``,
+    writing fill rows into ``O`` from offset ``fo`` (room for ``fcap`` rows)
+    and order-event rows from offset ``eo`` (``ecap`` rows); return the
+    status, with the index of the next unprocessed message in
+    ``A[H_NEXT_INDEX]``.  ``ms`` and ``O`` are flat int64 arrays of 9-column
+    rows.  With ``start < 0`` the one message is given by the ``m_*``
+    scalars instead (the per-message entry point: ``Engine.submit`` passes
+    the arena itself as ``ms`` and ``O``, whose own output buffers then
+    receive the rows).  One compiled function serves both paths: a second
+    compiled function calling this one would compile the whole kernel again
+    (numba links and re-optimizes callees), doubling the cold start.
 
     ``status`` is ``ST_OK`` when all were processed, otherwise the reason the
     kernel stopped before message ``next_index`` (see ``_layout.ST_*``).
@@ -133,11 +141,10 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
     n_books = A[Y.H_NBOOKS]
     hash_cap = A[Y.H_HASH_CAP]
     hmask = hash_cap - 1
-    fill_cap = fills.shape[0] // C.N_FILL
-    ev_cap = events.shape[0] // C.N_EVENT
-    fl = fills
-    ev = events
-    ms = msgs
+    fill_cap = fcap
+    ev_cap = ecap
+    fl = O
+    ev = O
     # header counters stay in locals for the whole call (the arena aliases
     # every table, so the compiler could not keep them in registers otherwise)
     nf = A[Y.H_NFILLS]
@@ -153,19 +160,27 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
     next_id = A[Y.H_NEXT_ID]
     result = A[Y.H_RESULT]
 
+    one = start < 0
+    if one:
+        start = 0
+        stop = 1
     i = start
     status = Y.ST_OK
     while i < stop:
-        pm = i * C.N_MSG
-        ts = ms[_u(pm + C.M_TS)]
-        typ = ms[_u(pm + C.M_TYPE)]
-        b = ms[_u(pm + C.M_BOOK)]
-        side = ms[_u(pm + C.M_SIDE)]
-        oid = ms[_u(pm + C.M_ID)]
-        price = ms[_u(pm + C.M_PRICE)]
-        qty = ms[_u(pm + C.M_QTY)]
-        acct = ms[_u(pm + C.M_ACCT)]
-        stp = ms[_u(pm + C.M_STP)]
+        if one:
+            ts, typ, b, side, oid = m_ts, m_type, m_book, m_side, m_id
+            price, qty, acct, stp = m_price, m_qty, m_acct, m_stp
+        else:
+            pm = i * C.N_MSG
+            ts = ms[_u(pm + C.M_TS)]
+            typ = ms[_u(pm + C.M_TYPE)]
+            b = ms[_u(pm + C.M_BOOK)]
+            side = ms[_u(pm + C.M_SIDE)]
+            oid = ms[_u(pm + C.M_ID)]
+            price = ms[_u(pm + C.M_PRICE)]
+            qty = ms[_u(pm + C.M_QTY)]
+            acct = ms[_u(pm + C.M_ACCT)]
+            stp = ms[_u(pm + C.M_STP)]
 
         # room for the rows any message may write before it knows more
         if ev_cap - ne < 4:
@@ -260,7 +275,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                             reason = C.R_POST_ONLY_WOULD_TAKE
 
         if reason != 0:
-            pe = ne * C.N_EVENT
+            pe = eo + ne * C.N_EVENT
             ev[_u(pe + C.E_TS)] = ts
             ev[_u(pe + C.E_KIND)] = C.EV_REJECTED
             ev[_u(pe + C.E_BOOK)] = b
@@ -378,7 +393,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
             lv = A[_u(po + Y.O_LEVEL)]
             s = A[_u(pl + Y.L_SIDE)]
             opx = A[_u(pl + Y.L_PRICE)]
-            pe = ne * C.N_EVENT
+            pe = eo + ne * C.N_EVENT
             ev[_u(pe + C.E_TS)] = ts
             ev[_u(pe + C.E_BOOK)] = b
             ev[_u(pe + C.E_ID)] = oid
@@ -491,7 +506,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                 next_id += 1
             if typ == C.MARKET:
                 price = 0
-            pe = ne * C.N_EVENT
+            pe = eo + ne * C.N_EVENT
             ev[_u(pe + C.E_TS)] = ts
             ev[_u(pe + C.E_KIND)] = C.EV_ACCEPTED
             ev[_u(pe + C.E_BOOK)] = b
@@ -527,7 +542,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                     mq = A[_u(po + Y.O_QTY)]
                     macct = A[_u(po + Y.O_ACCT)]
                     mid_ = A[_u(po + Y.O_ID)]
-                    pe = ne * C.N_EVENT
+                    pe = eo + ne * C.N_EVENT
                     if stp != C.STP_NONE and macct == acct:
                         if stp == C.STP_CANCEL_INCOMING:
                             stp_stop = True
@@ -538,7 +553,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
                         stp_stop = stp == C.STP_CANCEL_BOTH
                     else:
                         q = mq if mq < rem else rem
-                        pf = nf * C.N_FILL
+                        pf = fo + nf * C.N_FILL
                         fl[_u(pf + C.F_TS)] = ts
                         fl[_u(pf + C.F_BOOK)] = b
                         fl[_u(pf + C.F_MAKER)] = mid_
@@ -715,7 +730,7 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
             A[_u(pb + Y.B_NORD + side)] += 1
         else:
             # ---- the taker is done: filled, or its remainder cancelled ----
-            pe = ne * C.N_EVENT
+            pe = eo + ne * C.N_EVENT
             ev[_u(pe + C.E_TS)] = ts
             ev[_u(pe + C.E_BOOK)] = b
             ev[_u(pe + C.E_ID)] = oid
@@ -751,27 +766,5 @@ def run(A, msgs, start, stop, fills, events):  # noqa: C901 - one body by design
     A[Y.H_NEXT_ID] = next_id
     A[Y.H_RESULT] = result
     A[Y.H_NMSG] += i - start
-    return status, i
-
-
-@njit(cache=True)
-def submit(A, ts, typ, book, side, order_id, price, qty, account, stp):
-    """Per-message entry point: write the message into the arena's inbox and
-    run it against the arena's own output buffers.  Returns ``(status,
-    result)``; ``result`` is the order id (0 if rejected) when status is
-    ``ST_OK``."""
-    off = A[Y.H_INBOX_OFF]
-    inbox = A[off:off + C.N_MSG]
-    inbox[C.M_TS] = ts
-    inbox[C.M_TYPE] = typ
-    inbox[C.M_BOOK] = book
-    inbox[C.M_SIDE] = side
-    inbox[C.M_ID] = order_id
-    inbox[C.M_PRICE] = price
-    inbox[C.M_QTY] = qty
-    inbox[C.M_ACCT] = account
-    inbox[C.M_STP] = stp
-    fills = A[A[Y.H_FILL_OFF]:A[Y.H_FILL_OFF] + A[Y.H_FILL_CAP] * C.N_FILL]
-    events = A[A[Y.H_EV_OFF]:A[Y.H_EV_OFF] + A[Y.H_EV_CAP] * C.N_EVENT]
-    status, _ = run(A, inbox, 0, 1, fills, events)
-    return status, A[Y.H_RESULT]
+    A[Y.H_NEXT_INDEX] = i
+    return status

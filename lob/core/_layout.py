@@ -85,6 +85,7 @@ H_CHK_CAP = 32
 H_CHK_OFF = 33
 H_CHK_FREE = 34
 H_CHK_LIVE = 35
+H_NEXT_INDEX = 36   # next unprocessed message after run() returns
 N_HEADER = 64
 MAGIC = 0x4C4F42_0003  # "LOB", layout version 3
 RANK_BASE = 1 << 51     # ask rank = RANK_BASE - price

@@ -17,6 +17,7 @@ Units: ticks, lots, nanoseconds.
 """
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -140,6 +141,7 @@ class Engine:
                 books[b, Y.B_LCAP + s] = lad
         a[Y.H_LAD_USED] = 2 * n_books * lad
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._run_one = None
         self._l2buf: dict[int, np.ndarray] = {}
         self.grow_count = 0
 
@@ -211,6 +213,7 @@ class Engine:
             n = min(len(src), len(dst))
             dst[:n] = src[:n]
         self.arena = a
+        self._run_one = None
         self.grow_count += 1
 
     def _grow(self, status: int) -> None:
@@ -317,75 +320,105 @@ class Engine:
         return (np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks]))
 
     # ------------------------------------------------------------------ entry points
-    def process(self, msgs, out: tuple[np.ndarray, np.ndarray] | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def output_buffer(n_msgs: int) -> np.ndarray:
+        """A flat buffer for ``process(..., out=)`` sized for ``n_msgs``
+        messages (touched once, so reusing it costs no page faults)."""
+        rows = 3 * max(64, n_msgs)
+        return np.zeros(rows * 9, np.int64)
+
+    def process(self, msgs, out=None) -> tuple[np.ndarray, np.ndarray]:
         """Process an array of messages (``MSG_DTYPE`` or (n, 9) int64) in
         one compiled call; return the ``(fills, events)`` they produced.
 
         The kernel writes straight into the result arrays, so rows are never
         copied.  By default they are allocated from the message count; pass
-        ``out=(fills_buf, events_buf)`` (``FILL_DTYPE``/``EVENT_DTYPE`` arrays
-        or (k, 9) int64 matrices) to reuse buffers across calls, as a replay
-        loop would: the results are then views into them (a buffer that
-        proves too small is replaced by a larger copy, never overrun)."""
+        ``out=Engine.output_buffer(n)`` to reuse one buffer across calls, as a
+        replay loop would: the results are then views into it, valid until it
+        is used again (a buffer that proves too small is replaced by a larger
+        copy, never overrun).  ``out=(fills_like, events_like)`` sizes the
+        results from two arrays' lengths instead."""
         m = C.as_matrix(msgs)
         a = self.arena
         if a[Y.H_NFILLS] or a[Y.H_NEVENTS]:
             self._pending.append(self._take_outputs())
         n = len(m)
         if out is None:
-            fills = np.empty((max(64, n // 2), C.N_FILL), np.int64)
-            events = np.empty((max(64, 2 * n + 8), C.N_EVENT), np.int64)
+            frows, erows = max(64, n // 2), max(64, 2 * n + 8)
+            O = np.empty((frows + erows) * 9, np.int64)
+        elif isinstance(out, np.ndarray):
+            # a reusable flat buffer (``output_buffer``): a third for fills
+            if out.dtype != np.int64 or out.ndim != 1 or not out.flags.c_contiguous or len(out) < 27 * 2:
+                raise ValueError("out must be a flat C-contiguous int64 array (see Engine.output_buffer)")
+            O = out
+            frows = len(out) // 27
+            erows = (len(out) - frows * 9) // 9
         else:
-            fills, events = (C.as_matrix(x, C.FILL_DTYPE) for x in out)
+            f_in, e_in = out
+            frows, erows = max(2, len(f_in)), max(2, len(e_in))
+            O = np.empty((frows + erows) * 9, np.int64)
+        ms = m.reshape(-1)
         i = 0
         while True:
-            status, i = _kernel.run(self.arena, m.reshape(-1), i, n, fills.reshape(-1), events.reshape(-1))
+            status = _kernel.run(self.arena, ms, O, i, n, 0, frows, frows * 9, erows, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            i = int(self.arena[Y.H_NEXT_INDEX])
             if status == Y.ST_OK:
                 break
             if status == Y.ST_NEED_OUTPUT:
-                fills = self._enlarge(fills, int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEED_FILLS]))
-                events = self._enlarge(events, int(self.arena[Y.H_NEVENTS]), int(self.arena[Y.H_NEED_EVENTS]))
+                O, frows, erows = self._enlarge(O, frows, erows)
             else:
                 try:
                     self._grow(status)
                 except CapacityError as err:
                     # messages before i were applied: hand their outputs over
                     # with the error, and leave the arena's own buffers clean
-                    nf, ne = int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEVENTS])
-                    self.arena[Y.H_NFILLS] = 0
-                    self.arena[Y.H_NEVENTS] = 0
                     err.processed = i
-                    err.fills = fills[:nf].view(C.FILL_DTYPE).reshape(nf)
-                    err.events = events[:ne].view(C.EVENT_DTYPE).reshape(ne)
+                    err.fills, err.events = self._results(O, frows)
                     raise
+        return self._results(O, frows)
+
+    def _results(self, O: np.ndarray, frows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows ``run`` wrote into ``O`` as record arrays; resets the counts."""
         nf, ne = int(self.arena[Y.H_NFILLS]), int(self.arena[Y.H_NEVENTS])
         self.arena[Y.H_NFILLS] = 0
         self.arena[Y.H_NEVENTS] = 0
-        return fills[:nf].view(C.FILL_DTYPE).reshape(nf), events[:ne].view(C.EVENT_DTYPE).reshape(ne)
+        fills = O[:nf * 9].view(C.FILL_DTYPE)
+        events = O[frows * 9:(frows + ne) * 9].view(C.EVENT_DTYPE)
+        return fills, events
 
-    @staticmethod
-    def _enlarge(buf: np.ndarray, used: int, need: int) -> np.ndarray:
-        if buf.shape[0] - used >= need:
-            return buf
-        new = np.empty((max(2 * buf.shape[0], used + need), buf.shape[1]), np.int64)
-        new[:used] = buf[:used]
-        return new
+    def _enlarge(self, O: np.ndarray, frows: int, erows: int):
+        """A larger output buffer holding the rows written so far."""
+        a = self.arena
+        nf, ne = int(a[Y.H_NFILLS]), int(a[Y.H_NEVENTS])
+        nfr = max(frows, 2 * (nf + int(a[Y.H_NEED_FILLS])))
+        ner = max(erows, 2 * (ne + int(a[Y.H_NEED_EVENTS])))
+        new = np.empty((nfr + ner) * 9, np.int64)
+        new[:nf * 9] = O[:nf * 9]
+        new[nfr * 9:(nfr + ne) * 9] = O[frows * 9:(frows + ne) * 9]
+        return new, nfr, ner
 
     def submit(self, type: int, book: int, side: int, price: int = 0, qty: int = 0,
                order_id: int = 0, account: int = 0, stp: int = 0, ts: int = 0) -> int:
         """Process one message.  Returns the order id (the engine-assigned one
         when ``order_id`` is 0), or 0 if the message was rejected.  Outputs
         wait in the engine until ``drain()``."""
-        status, result = _kernel.submit(self.arena, ts, type, book, side, order_id, price, qty, account, stp)
+        run_one = self._run_one or self._bind_run_one()
+        status = run_one(ts, type, book, side, order_id, price, qty, account, stp)
         while status != Y.ST_OK:
             if status == Y.ST_NEED_OUTPUT:
                 self._make_room(self._pending)
             else:
                 self._grow(status)
-            status, result = _kernel.submit(self.arena, ts, type, book, side, order_id, price, qty,
-                                            account, stp)
-        return int(result)
+            status = self._bind_run_one()(ts, type, book, side, order_id, price, qty, account, stp)
+        return int(self.arena[Y.H_RESULT])
+
+    def _bind_run_one(self):
+        """``run`` with every argument but the message bound: the arena as
+        input and as output (its own buffers); rebuilt when the arena moves."""
+        a = self.arena
+        self._run_one = functools.partial(_kernel.run, a, a, a, -1, 0, int(a[Y.H_FILL_OFF]), int(a[Y.H_FILL_CAP]),
+                                          int(a[Y.H_EV_OFF]), int(a[Y.H_EV_CAP]))
+        return self._run_one
 
     def drain(self) -> tuple[np.ndarray, np.ndarray]:
         """``(fills, events)`` produced by ``submit`` since the last drain."""

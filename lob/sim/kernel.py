@@ -354,7 +354,8 @@ def _arrive(W, now, r):  # noqa: C901
     # ---- match ------------------------------------------------------------
     W.arena[EY.H_NFILLS] = 0
     W.arena[EY.H_NEVENTS] = 0
-    st, _ = EK.run(W.arena, W.msg, 0, 1, W.efills, W.eevents)
+    fcap = W.efills.shape[0] // 27
+    st = EK.run(W.arena, W.msg, W.efills, 0, 1, 0, fcap, fcap * 9, 2 * fcap, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     if st != EY.ST_OK:
         return st
     nf = W.arena[EY.H_NFILLS]
@@ -362,7 +363,7 @@ def _arrive(W, now, r):  # noqa: C901
 
     # ---- bookkeeping of the incoming order -------------------------------
     for k in range(ne):
-        if W.eevents[k * 9 + C.E_KIND] == C.EV_ACCEPTED and W.eevents[k * 9 + C.E_ID] == oid:
+        if W.efills[fcap * 9 + k * 9 + C.E_KIND] == C.EV_ACCEPTED and W.efills[fcap * 9 + k * 9 + C.E_ID] == oid:
             row = W.clock[L.K_OI_FREE]
             W.clock[L.K_OI_FREE] = W.oinfo[row, WD.OI_NEXT_FREE]
             W.clock[L.K_OI_LIVE] += 1
@@ -379,14 +380,14 @@ def _arrive(W, now, r):  # noqa: C901
             W.resv[acct, W.books[b, L.BK_QUOTE]] += resv_q
             W.resv[acct, W.books[b, L.BK_BASE]] += resv_b
             _list_add(W, a, oid, row)
-        elif W.eevents[k * 9 + C.E_KIND] == C.EV_MODIFIED and W.eevents[k * 9 + C.E_ID] == oid:
+        elif W.efills[fcap * 9 + k * 9 + C.E_KIND] == C.EV_MODIFIED and W.efills[fcap * 9 + k * 9 + C.E_ID] == oid:
             # MODIFY or partial REDUCE: the reservation follows the new terms
             row = idmap.get(W.ordmap, oid)
             if row >= 0:
                 quote = W.books[b, L.BK_QUOTE]
                 base = W.books[b, L.BK_BASE]
-                newq = W.eevents[k * 9 + C.E_QTY]
-                newpx = W.eevents[k * 9 + C.E_PRICE]
+                newq = W.efills[fcap * 9 + k * 9 + C.E_QTY]
+                newpx = W.efills[fcap * 9 + k * 9 + C.E_PRICE]
                 v = W.books[b, L.BK_VENUE]
                 fee = max(W.venues[v, L.V_TAKER_PPM], W.venues[v, L.V_MAKER_PPM])
                 if W.oinfo[row, WD.OI_SIDE] == C.BUY:
@@ -464,19 +465,19 @@ def _arrive(W, now, r):  # noqa: C901
 
     # ---- order events: log, notify, release what done orders still hold -----
     for k in range(ne):
-        eid = W.eevents[k * 9 + C.E_ID]
+        eid = W.efills[fcap * 9 + k * 9 + C.E_ID]
         row = idmap.get(W.ordmap, eid)
         ag = W.oinfo[row, WD.OI_AGENT] if row >= 0 else a
         lr = W.clock[L.K_NEVT]
         for c in range(9):
-            W.loge[lr, c] = W.eevents[k * 9 + c]
+            W.loge[lr, c] = W.efills[fcap * 9 + k * 9 + c]
         W.loge[lr, L.LE_AGENT] = ag
         lat = latency(W, ag, 1)
         W.loge[lr, L.LE_LOCAL] = now + lat
         W.clock[L.K_NEVT] = lr + 1
         if W.agents[ag, L.A_NOTIFY] != 0:
             notify(W, ag, now + lat, L.N_ORDER, W.loge[lr], L.N_LOGE, 0)
-        kind = W.eevents[k * 9 + C.E_KIND]
+        kind = W.efills[fcap * 9 + k * 9 + C.E_KIND]
         if (kind == C.EV_FILLED or kind == C.EV_CANCELLED) and row >= 0:
             acct2 = W.oinfo[row, WD.OI_ACCT]
             b2 = W.oinfo[row, WD.OI_BOOK]

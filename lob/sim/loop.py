@@ -36,7 +36,7 @@ def _room(W):
     if (W.oinfo.shape[0] - W.clock[L.K_OI_LIVE] < 64
             or 2 * (W.clock[L.K_OI_LIVE] + 64) > W.ordmap.shape[0]):
         return L.G_ORDERS
-    if W.efills.shape[0] < 9 * need or W.eevents.shape[0] < 9 * (2 * need + 8):
+    if W.efills.shape[0] < 27 * (need + 8):
         return L.G_SCRATCH
     if W.notes.shape[0] - W.clock[L.K_NOTE_LIVE] < 3 * need + 64:
         return L.G_NOTES

@@ -321,7 +321,7 @@ class Simulation:
             W = W._replace(notes=new)
         elif what == L.G_SCRATCH:
             need = int(W.arena[EY.H_ORD_LIVE]) + 16
-            W = W._replace(efills=np.zeros(9 * 2 * need, np.int64), eevents=np.zeros(9 * (4 * need + 16), np.int64))
+            W = W._replace(efills=np.zeros(27 * 2 * (need + 8), np.int64))
         else:   # the matching engine
             self.engine.arena = W.arena
             self.engine._grow(what)

@@ -47,8 +47,7 @@ class World(NamedTuple):
     ev: np.ndarray         # int64[8]: the event being processed
     pyev: np.ndarray       # int64[8]: the event handed to Python
     arena: np.ndarray      # the matching engine (lob.core)
-    efills: np.ndarray     # int64[k * 9] engine output scratch (flat rows)
-    eevents: np.ndarray    # int64[k * 9]
+    efills: np.ndarray     # int64[3k * 9] engine output scratch: k fill rows, then 2k event rows
     msg: np.ndarray        # int64[9] engine input scratch
     pend: np.ndarray       # int64[cap, N_PEND] messages in flight
     books: np.ndarray      # int64[B, N_BOOK_I]
@@ -101,7 +100,7 @@ def empty_world(*, arena: np.ndarray, n_books: int, n_venues: int, n_accounts: i
     return World(
         clock=clock, heap=np.zeros((heap_cap, 8), np.int64), ev=np.zeros(8, np.int64),
         pyev=np.zeros(8, np.int64), arena=arena,
-        efills=np.zeros(1024 * 9, np.int64), eevents=np.zeros(2048 * 9, np.int64),
+        efills=np.zeros(3 * 1024 * 9, np.int64),
         msg=np.zeros(9, np.int64), pend=pend,
         books=np.zeros((n_books, L.N_BOOK_I), np.int64), venues=np.zeros((n_venues, L.N_VENUE), np.int64),
         tape=np.zeros((n_books, L.TAPE_LEN, L.N_TAPE), np.int64),
