@@ -41,7 +41,7 @@ def test_synthetic_engine(benchmark, synthetic):
     engines = []
 
     def setup():
-        eng = Engine(1)
+        eng = Engine(1, **runner.SIZED)
         engines.append(eng)
         return (synthetic,), {"out": out}
 
@@ -81,7 +81,7 @@ def test_lobster_aapl_50(benchmark):
     engines = []
 
     def setup():
-        engines.append(Engine(1))
+        engines.append(Engine(1, **runner.SIZED))
         return (msgs,), {"out": out}
 
     benchmark.pedantic(lambda m, out: engines[-1].process(m, out=out), setup=setup,
@@ -101,7 +101,7 @@ def test_per_message_submit(benchmark, synthetic):
     engines = []
 
     def setup():
-        engines.append(Engine(1, fill_capacity=1 << 16, event_capacity=1 << 18))
+        engines.append(Engine(1, fill_capacity=1 << 16, event_capacity=1 << 18, **runner.SIZED))
         return (engines[-1], rows), {}
 
     benchmark.pedantic(runner._submit_loop, setup=setup, rounds=3, iterations=1)
