@@ -40,7 +40,7 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
                                 lat_md_ns=100_000, first_wake_s=(1.0, 2.0)))
     return ScenarioSpec(
         assets=(AssetSpec(name="USD", atom=Decimal("1e-8")),
-                AssetSpec(name="XYZ", atom=Decimal("1e-8"), fundamental=100_000.0, kappa=1e-4, sigma=5.0)),
+                AssetSpec(name="XYZ", atom=Decimal("1e-8"), fundamental=100_000.0, kappa=1e-4, sigma=0.5)),
         venues=(VenueSpec(name="EXCH", maker_ppm=0, taker_ppm=0),),
         books=(BookSpec(venue="EXCH", base="XYZ", quote="USD", tick=Decimal("0.01"), lot=Decimal(1)),),
         agents=tuple(agents),
