@@ -87,6 +87,7 @@ class ScenarioSpec:
 
 
 # ---------------------------------------------------------------- results
+_LOG_FIELD = {"fills": "logf", "events": "loge", "snapshots": "logs", "submissions": "logu"}
 LOGS = {"fills": L.LOG_FILL_DTYPE, "events": L.LOG_EVENT_DTYPE, "snapshots": L.LOG_SNAP_DTYPE,
         "submissions": L.LOG_SUB_DTYPE}
 
@@ -288,7 +289,10 @@ class Simulation:
                                    ("submissions", W.logu, L.K_NSUB, L.N_LOGU)):
             n = int(W.clock[k])
             if n:
-                self._chunks[name].append(arr[:n].copy().view(LOGS[name]).reshape(n))
+                # hand the full buffer over as it is (no copy) and give the
+                # kernel a fresh one
+                self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
+                self.W = W = W._replace(**{_LOG_FIELD[name]: np.empty_like(arr)})
                 W.clock[k] = 0
 
     def _grow(self, what: int):
