@@ -3,6 +3,7 @@ calm-market runs checked for conservation, determinism and funds checks."""
 from __future__ import annotations
 
 import heapq
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -182,3 +183,36 @@ def test_same_strategy_compiled_and_python_give_identical_fills():
     assert touched.sum() >= 10                   # the market maker really trades
     assert len(fc) == len(fp) and all(np.array_equal(fc[c], fp[c]) for c in cols)
     assert np.array_equal(rc.balances, rp.balances)
+
+
+def _plugin_day():
+    from dataclasses import replace
+    spec = _mm_day(python=False)
+    agents = list(spec.agents)
+    agents[-1] = replace(agents[-1], kind=L.KIND_NONE, compiled="strategies.ladder_compiled:decide")
+    return replace(spec, agents=tuple(agents))
+
+
+def test_compiled_plugin_by_import_path_matches_builtin(tmp_path, monkeypatch):
+    """A user-compiled strategy named by import path runs inside the compiled
+    loop and gives the built-in agent's fills; its compiled code is cached,
+    so a second process loads it instead of compiling."""
+    monkeypatch.setenv("LOB_PLUGIN_DIR", str(tmp_path))
+    rb = Simulation(_mm_day(python=False), seed=21).run()
+    ru = Simulation(_plugin_day(), seed=21).run()
+    assert rb.digest() == ru.digest()
+    code = ("import os; from lob.sim.model import Simulation; from tests.test_sim import _plugin_day; "
+            "sim = Simulation(_plugin_day(), seed=21); r = sim.run(); "
+            "print(r.digest(), sum(sim._advance.stats.cache_hits.values()))")
+    env = dict(os.environ, LOB_PLUGIN_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    digest, hits = out.stdout.split()
+    assert digest == rb.digest() and int(hits) >= 1
+
+
+def test_plugin_path_errors_name_the_path():
+    from lob.sim.plugins import loop_for
+    with pytest.raises(ImportError, match="no.such.module:decide"):
+        loop_for(["no.such.module:decide"])
+    with pytest.raises(TypeError, match="not a numba-compiled"):
+        loop_for(["os.path:join"])

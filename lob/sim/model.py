@@ -73,6 +73,7 @@ class AgentSpec:
     first_wake_s: tuple = (0.0, 1.0)                # uniform window of the first wake-up, s
     list_cap: int = 64                              # live orders tracked per agent
     strategy: object = None                         # a callable returning a Strategy (Python agents)
+    compiled: str | None = None                     # import path of a compiled strategy (plug-in path 2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,10 +183,18 @@ class Simulation:
         W.arng[:] = rng.seed_states(s_agents, max(1, n_agents))[:n_agents]
         lay = np.random.default_rng(s_layout)
         self.strategies = {}
+        user_paths = []
+        for p in spec.agents:
+            if p.compiled is not None and p.compiled not in user_paths:
+                user_paths.append(p.compiled)
+        from .plugins import KIND_USER, loop_for
+        self._advance = loop_for(user_paths)
         a = 0
         for p in spec.agents:
             for _ in range(p.count):
-                W.agents[a] = (L.KIND_PYTHON if p.strategy is not None else p.kind, a, p.book, p.lat_order_ns,
+                kind = (L.KIND_PYTHON if p.strategy is not None
+                        else KIND_USER + user_paths.index(p.compiled) if p.compiled is not None else p.kind)
+                W.agents[a] = (kind, a, p.book, p.lat_order_ns,
                                int(p.lat_order_jitter * 1e6), p.lat_md_ns, int(p.notify or p.strategy is not None),
                                int(p.strategy is not None))
                 W.ap[a, :len(p.params)] = p.params
@@ -194,7 +203,7 @@ class Simulation:
                 for asset, units in p.balances.items():
                     atoms = Decimal(str(units)) / spec.assets[asset_ix[asset]].atom
                     W.bal[a, asset_ix[asset]] = int(atoms)
-                if p.kind == L.KIND_LADDER_MM:
+                if p.kind == L.KIND_LADDER_MM or p.compiled is not None:
                     bk = spec.books[p.book]
                     W.ai[a, 2] = W.bal[a, asset_ix[bk.base]] // W.books[p.book, L.BK_LOT]
                 if p.strategy is not None:
@@ -242,7 +251,7 @@ class Simulation:
         while True:
             n = self._n_actions
             self._n_actions = 0
-            st = advance(self.W, t_stop, self._actions, n)
+            st = self._advance(self.W, t_stop, self._actions, n)
             if st == L.S_DONE:
                 break
             if st == L.S_PYTHON:
