@@ -256,6 +256,7 @@ class Simulation:
                 break
             if st == L.S_PYTHON:
                 self._dispatch_python()
+                self._python_run(t_stop)
             elif st == L.S_FLUSH:
                 self._flush()
             elif st == L.S_GROW:
@@ -268,6 +269,28 @@ class Simulation:
                 strat.on_stop()
         self._flush()
         return Result(_Logs(self._chunks), self.W.bal.copy(), self.initial_totals, self)
+
+    def _python_run(self, t_stop: int) -> None:
+        """Deliver further Python events straight from the queue while the
+        next event is one and no strategy has acted: the same order as the
+        compiled loop would follow, without re-entering it for each
+        notification (an entry costs about 3 us)."""
+        W = self.W
+        heap, clock, agents = W.heap, W.clock, W.agents
+        while self._n_actions == 0:
+            n = int(clock[L.K_HEAPN])
+            if n == 0:
+                return
+            top = heap[0]
+            kind = int(top[H.T_KIND])
+            if (kind != L.EV_NOTIFY and kind != L.EV_WAKE) or int(top[H.T_TIME]) > t_stop \
+                    or not agents[int(top[H.T_AGENT]), L.A_PY]:
+                return
+            clock[L.K_HEAPN] = H.pop(heap, n, W.pyev)
+            clock[L.K_NOW] = W.pyev[H.T_TIME]
+            clock[L.K_EVENTS] += 1
+            clock[L.K_PY_AGENT] = W.pyev[H.T_AGENT]
+            self._dispatch_python()
 
     def _dispatch_python(self):
         W = self.W
