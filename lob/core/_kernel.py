@@ -32,7 +32,7 @@ from numba import njit
 
 from . import _layout as Y
 from . import codes as C
-from ._bits import clz64, store_fence, store_nt
+from ._bits import clz64
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -276,15 +276,15 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
 
         if reason != 0:
             pe = eo + ne * C.N_EVENT
-            store_nt(ev, _u(pe + C.E_TS), ts)
-            store_nt(ev, _u(pe + C.E_KIND), C.EV_REJECTED)
-            store_nt(ev, _u(pe + C.E_BOOK), b)
-            store_nt(ev, _u(pe + C.E_ID), oid)
-            store_nt(ev, _u(pe + C.E_ACCT), acct)
-            store_nt(ev, _u(pe + C.E_SIDE), side)
-            store_nt(ev, _u(pe + C.E_PRICE), price)
-            store_nt(ev, _u(pe + C.E_QTY), qty)
-            store_nt(ev, _u(pe + C.E_REASON), reason)
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_KIND)] = C.EV_REJECTED
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = qty
+            ev[_u(pe + C.E_REASON)] = reason
             ne += 1
             result = 0
             i += 1
@@ -394,35 +394,35 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
             s = A[_u(pl + Y.L_SIDE)]
             opx = A[_u(pl + Y.L_PRICE)]
             pe = eo + ne * C.N_EVENT
-            store_nt(ev, _u(pe + C.E_TS), ts)
-            store_nt(ev, _u(pe + C.E_BOOK), b)
-            store_nt(ev, _u(pe + C.E_ID), oid)
-            store_nt(ev, _u(pe + C.E_ACCT), acct)
-            store_nt(ev, _u(pe + C.E_SIDE), s)
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = s
             ne += 1
             if in_place or (typ == C.REDUCE and qty < oq):
                 newq = qty if typ == C.MODIFY else oq - qty
                 A[_u(po + Y.O_QTY)] = newq
                 A[_u(pl + Y.L_QTY)] -= oq - newq
-                store_nt(ev, _u(pe + C.E_KIND), C.EV_MODIFIED)
-                store_nt(ev, _u(pe + C.E_PRICE), opx)
-                store_nt(ev, _u(pe + C.E_QTY), newq)
-                store_nt(ev, _u(pe + C.E_REASON), 0)
+                ev[_u(pe + C.E_KIND)] = C.EV_MODIFIED
+                ev[_u(pe + C.E_PRICE)] = opx
+                ev[_u(pe + C.E_QTY)] = newq
+                ev[_u(pe + C.E_REASON)] = 0
                 result = oid
                 i += 1
                 continue
             # the order leaves its queue: CANCEL, REDUCE of all, or a MODIFY
             # that loses priority (it re-enters below as a new arrival)
             if typ == C.MODIFY:
-                store_nt(ev, _u(pe + C.E_KIND), C.EV_MODIFIED)
-                store_nt(ev, _u(pe + C.E_PRICE), price)
-                store_nt(ev, _u(pe + C.E_QTY), qty)
-                store_nt(ev, _u(pe + C.E_REASON), 0)
+                ev[_u(pe + C.E_KIND)] = C.EV_MODIFIED
+                ev[_u(pe + C.E_PRICE)] = price
+                ev[_u(pe + C.E_QTY)] = qty
+                ev[_u(pe + C.E_REASON)] = 0
             else:
-                store_nt(ev, _u(pe + C.E_KIND), C.EV_CANCELLED)
-                store_nt(ev, _u(pe + C.E_PRICE), opx)
-                store_nt(ev, _u(pe + C.E_QTY), oq)
-                store_nt(ev, _u(pe + C.E_REASON), C.CX_USER)
+                ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
+                ev[_u(pe + C.E_PRICE)] = opx
+                ev[_u(pe + C.E_QTY)] = oq
+                ev[_u(pe + C.E_REASON)] = C.CX_USER
             # [unlink o from its level]
             pv = A[_u(po + Y.O_PREV)]
             nx = A[_u(po + Y.O_NEXT)]
@@ -507,15 +507,15 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
             if typ == C.MARKET:
                 price = 0
             pe = eo + ne * C.N_EVENT
-            store_nt(ev, _u(pe + C.E_TS), ts)
-            store_nt(ev, _u(pe + C.E_KIND), C.EV_ACCEPTED)
-            store_nt(ev, _u(pe + C.E_BOOK), b)
-            store_nt(ev, _u(pe + C.E_ID), oid)
-            store_nt(ev, _u(pe + C.E_ACCT), acct)
-            store_nt(ev, _u(pe + C.E_SIDE), side)
-            store_nt(ev, _u(pe + C.E_PRICE), price)
-            store_nt(ev, _u(pe + C.E_QTY), qty)
-            store_nt(ev, _u(pe + C.E_REASON), 0)
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_KIND)] = C.EV_ACCEPTED
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = qty
+            ev[_u(pe + C.E_REASON)] = 0
             ne += 1
 
         # ================= a taker: new order or re-entering MODIFY ========
@@ -547,22 +547,22 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
                         if stp == C.STP_CANCEL_INCOMING:
                             stp_stop = True
                             break
-                        store_nt(ev, _u(pe + C.E_KIND), C.EV_CANCELLED)
-                        store_nt(ev, _u(pe + C.E_QTY), mq)
-                        store_nt(ev, _u(pe + C.E_REASON), C.CX_STP)
+                        ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
+                        ev[_u(pe + C.E_QTY)] = mq
+                        ev[_u(pe + C.E_REASON)] = C.CX_STP
                         stp_stop = stp == C.STP_CANCEL_BOTH
                     else:
                         q = mq if mq < rem else rem
                         pf = fo + nf * C.N_FILL
-                        store_nt(fl, _u(pf + C.F_TS), ts)
-                        store_nt(fl, _u(pf + C.F_BOOK), b)
-                        store_nt(fl, _u(pf + C.F_MAKER), mid_)
-                        store_nt(fl, _u(pf + C.F_TAKER), oid)
-                        store_nt(fl, _u(pf + C.F_MAKER_ACCT), macct)
-                        store_nt(fl, _u(pf + C.F_TAKER_ACCT), acct)
-                        store_nt(fl, _u(pf + C.F_PRICE), lpx)
-                        store_nt(fl, _u(pf + C.F_QTY), q)
-                        store_nt(fl, _u(pf + C.F_TAKER_SIDE), side)
+                        fl[_u(pf + C.F_TS)] = ts
+                        fl[_u(pf + C.F_BOOK)] = b
+                        fl[_u(pf + C.F_MAKER)] = mid_
+                        fl[_u(pf + C.F_TAKER)] = oid
+                        fl[_u(pf + C.F_MAKER_ACCT)] = macct
+                        fl[_u(pf + C.F_TAKER_ACCT)] = acct
+                        fl[_u(pf + C.F_PRICE)] = lpx
+                        fl[_u(pf + C.F_QTY)] = q
+                        fl[_u(pf + C.F_TAKER_SIDE)] = side
                         nf += 1
                         rem -= q
                         A[_u(pb + Y.B_VOLUME)] += q
@@ -574,15 +574,15 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
                             A[_u(po + Y.O_QTY)] = mq - q
                             A[_u(pl + Y.L_QTY)] -= q
                             break
-                        store_nt(ev, _u(pe + C.E_KIND), C.EV_FILLED)
-                        store_nt(ev, _u(pe + C.E_QTY), 0)
-                        store_nt(ev, _u(pe + C.E_REASON), 0)
-                    store_nt(ev, _u(pe + C.E_TS), ts)
-                    store_nt(ev, _u(pe + C.E_BOOK), b)
-                    store_nt(ev, _u(pe + C.E_ID), mid_)
-                    store_nt(ev, _u(pe + C.E_ACCT), macct)
-                    store_nt(ev, _u(pe + C.E_SIDE), os_)
-                    store_nt(ev, _u(pe + C.E_PRICE), lpx)
+                        ev[_u(pe + C.E_KIND)] = C.EV_FILLED
+                        ev[_u(pe + C.E_QTY)] = 0
+                        ev[_u(pe + C.E_REASON)] = 0
+                    ev[_u(pe + C.E_TS)] = ts
+                    ev[_u(pe + C.E_BOOK)] = b
+                    ev[_u(pe + C.E_ID)] = mid_
+                    ev[_u(pe + C.E_ACCT)] = macct
+                    ev[_u(pe + C.E_SIDE)] = os_
+                    ev[_u(pe + C.E_PRICE)] = lpx
                     ne += 1
                     # the maker is done (filled or STP-cancelled): pop the head
                     A[_u(pl + Y.L_HEAD)] = nx
@@ -731,24 +731,24 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
         else:
             # ---- the taker is done: filled, or its remainder cancelled ----
             pe = eo + ne * C.N_EVENT
-            store_nt(ev, _u(pe + C.E_TS), ts)
-            store_nt(ev, _u(pe + C.E_BOOK), b)
-            store_nt(ev, _u(pe + C.E_ID), oid)
-            store_nt(ev, _u(pe + C.E_ACCT), acct)
-            store_nt(ev, _u(pe + C.E_SIDE), side)
-            store_nt(ev, _u(pe + C.E_PRICE), price)
-            store_nt(ev, _u(pe + C.E_QTY), rem)
+            ev[_u(pe + C.E_TS)] = ts
+            ev[_u(pe + C.E_BOOK)] = b
+            ev[_u(pe + C.E_ID)] = oid
+            ev[_u(pe + C.E_ACCT)] = acct
+            ev[_u(pe + C.E_SIDE)] = side
+            ev[_u(pe + C.E_PRICE)] = price
+            ev[_u(pe + C.E_QTY)] = rem
             if rem == 0:
-                store_nt(ev, _u(pe + C.E_KIND), C.EV_FILLED)
-                store_nt(ev, _u(pe + C.E_REASON), 0)
+                ev[_u(pe + C.E_KIND)] = C.EV_FILLED
+                ev[_u(pe + C.E_REASON)] = 0
             else:
-                store_nt(ev, _u(pe + C.E_KIND), C.EV_CANCELLED)
+                ev[_u(pe + C.E_KIND)] = C.EV_CANCELLED
                 if stp_stop:
-                    store_nt(ev, _u(pe + C.E_REASON), C.CX_STP)
+                    ev[_u(pe + C.E_REASON)] = C.CX_STP
                 elif not fok_ok:
-                    store_nt(ev, _u(pe + C.E_REASON), C.CX_FOK_UNFILLABLE)
+                    ev[_u(pe + C.E_REASON)] = C.CX_FOK_UNFILLABLE
                 else:
-                    store_nt(ev, _u(pe + C.E_REASON), C.CX_IOC_REMAINDER)
+                    ev[_u(pe + C.E_REASON)] = C.CX_IOC_REMAINDER
             ne += 1
         result = oid
         i += 1
@@ -767,5 +767,4 @@ def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by d
     A[Y.H_RESULT] = result
     A[Y.H_NMSG] += i - start
     A[Y.H_NEXT_INDEX] = i
-    store_fence()
     return status
