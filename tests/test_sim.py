@@ -216,3 +216,13 @@ def test_plugin_path_errors_name_the_path():
         loop_for(["no.such.module:decide"])
     with pytest.raises(TypeError, match="not a numba-compiled"):
         loop_for(["os.path:join"])
+
+
+def test_log_selection_changes_nothing_but_the_logs():
+    from dataclasses import replace
+    full = Simulation(_small_day(120.0), seed=4).run()
+    lean = Simulation(replace(_small_day(120.0), logs=("fills",)), seed=4).run()
+    assert np.array_equal(full.fills, lean.fills) and np.array_equal(full.balances, lean.balances)
+    assert len(lean.events) == 0 and len(lean.submissions) == 0 and len(full.events) > 0
+    with pytest.raises(ValueError, match="unknown log"):
+        Simulation(replace(_small_day(10.0), logs=("trades",)), seed=4)

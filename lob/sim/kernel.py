@@ -283,7 +283,8 @@ def _log_reject(W, now, a, reason):
     W.loge[r, L.LE_AGENT] = a
     lat = latency(W, a, 1)
     W.loge[r, L.LE_LOCAL] = now + lat
-    W.clock[L.K_NEVT] = r + 1
+    if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
+        W.clock[L.K_NEVT] = r + 1
     if W.agents[a, L.A_NOTIFY] != 0:
         notify(W, a, now + lat, L.N_ORDER, W.loge[r], L.N_LOGE, 0)
 
@@ -457,7 +458,8 @@ def _arrive(W, now, r):  # noqa: C901
         W.logf[lr, L.LF_TAKER_AGENT] = a
         W.logf[lr, L.LF_TAKER_LOCAL] = now + lat_a
         W.logf[lr, L.LF_MAKER_LOCAL] = now + (latency(W, ma, 1) if ma >= 0 else 0)
-        W.clock[L.K_NFILL] = lr + 1
+        if W.clock[L.K_LOGMASK] & L.LOG_FILLS:
+            W.clock[L.K_NFILL] = lr + 1
         if ma >= 0 and W.agents[ma, L.A_NOTIFY] != 0:
             notify(W, ma, W.logf[lr, L.LF_MAKER_LOCAL], L.N_FILL, W.logf[lr], L.N_LOGF, 0)
         if W.agents[a, L.A_NOTIFY] != 0:
@@ -474,7 +476,8 @@ def _arrive(W, now, r):  # noqa: C901
         W.loge[lr, L.LE_AGENT] = ag
         lat = latency(W, ag, 1)
         W.loge[lr, L.LE_LOCAL] = now + lat
-        W.clock[L.K_NEVT] = lr + 1
+        if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
+            W.clock[L.K_NEVT] = lr + 1
         if W.agents[ag, L.A_NOTIFY] != 0:
             notify(W, ag, now + lat, L.N_ORDER, W.loge[lr], L.N_LOGE, 0)
         kind = W.efills[fcap * 9 + k * 9 + C.E_KIND]

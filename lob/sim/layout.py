@@ -44,6 +44,7 @@ K_OI_LIVE = 15     # order-info rows in use
 K_GROW = 16        # what S_GROW asks for: an engine status (lob.core._layout.ST_*) or G_*
 K_NOTE_FREE = 17   # head of the free notification rows
 K_NOTE_LIVE = 18
+K_LOGMASK = 19     # which logs are kept: LOG_* bits (rows of the others are overwritten)
 N_CLOCK = 24
 
 # ---- what S_GROW asks for (besides engine statuses 1..6) -------------------
@@ -142,6 +143,13 @@ LU_SENT = 1
 LU_ARRIVE = 2
 LU_MSG = 3
 N_LOGU = 12
+
+LOG_FILLS = 1
+LOG_EVENTS = 2
+LOG_SNAPSHOTS = 4
+LOG_SUBMISSIONS = 8
+LOG_ALL = 15
+LOG_BITS = {"fills": LOG_FILLS, "events": LOG_EVENTS, "snapshots": LOG_SNAPSHOTS, "submissions": LOG_SUBMISSIONS}
 
 LOG_FILL_FIELDS = ("ts", "book", "maker_id", "taker_id", "maker_account", "taker_account", "price", "qty",
                    "taker_side", "maker_agent", "taker_agent", "maker_local_ts", "taker_local_ts")

@@ -91,7 +91,8 @@ def advance(W, t_stop, actions, n_actions):
                 W.clock[L.K_EVENTS] -= 1
                 W.clock[L.K_GROW] = from_kernel
                 return L.S_GROW
-            W.clock[L.K_NSUB] = u + 1
+            if W.clock[L.K_LOGMASK] & L.LOG_SUBMISSIONS:
+                W.clock[L.K_NSUB] = u + 1
             W.pend[r, L.P_NEXT_FREE] = W.clock[L.K_PEND_FREE]
             W.clock[L.K_PEND_FREE] = r
             W.clock[L.K_NPEND] -= 1
@@ -128,5 +129,6 @@ def _snapshot(W, b, now):
     W.logs[s, L.LS_ASKQ] = aq
     off = W.arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
     W.logs[s, L.LS_LAST] = W.arena[off + EY.B_LAST_PX]
-    W.clock[L.K_NSNAP] = s + 1
+    if W.clock[L.K_LOGMASK] & L.LOG_SNAPSHOTS:
+        W.clock[L.K_NSNAP] = s + 1
     _tape_record(W, b, now)

@@ -85,6 +85,7 @@ class ScenarioSpec:
     duration_s: float
     snapshot_s: float = 1.0
     shocks: tuple = ()                              # (time s, asset name or "*", relative move)
+    logs: tuple = ("fills", "events", "snapshots", "submissions")   # the logs to keep
 
 
 # ---------------------------------------------------------------- results
@@ -211,6 +212,10 @@ class Simulation:
                 t0 = int(lay.uniform(*p.first_wake_s) * NS)
                 self._push(W, t0, L.EV_WAKE, a)
                 a += 1
+        unknown = set(spec.logs) - set(L.LOG_BITS)
+        if unknown:
+            raise ValueError(f"unknown log(s) {sorted(unknown)}; known: {sorted(L.LOG_BITS)}")
+        W.clock[L.K_LOGMASK] = sum(L.LOG_BITS[k] for k in set(spec.logs))
         if spec.snapshot_s > 0:
             W.clock[L.K_SNAP_DT] = int(spec.snapshot_s * NS)
             self._push(W, 0, L.EV_SNAPSHOT, -1)
