@@ -225,4 +225,4 @@ def test_log_selection_changes_nothing_but_the_logs():
     assert np.array_equal(full.fills, lean.fills) and np.array_equal(full.balances, lean.balances)
     assert len(lean.events) == 0 and len(lean.submissions) == 0 and len(full.events) > 0
     with pytest.raises(ValueError, match="unknown log"):
-        Simulation(replace(_small_day(10.0), logs=("trades",)), seed=4)
+        Simulation(replace(_small_day(120.0), logs=("trades",)), seed=4)
