@@ -209,7 +209,11 @@ class Simulation:
                     W.ai[a, 2] = W.bal[a, asset_ix[bk.base]] // W.books[p.book, L.BK_LOT]
                 if p.strategy is not None:
                     self.strategies[a] = p.strategy()
-                t0 = int(lay.uniform(*p.first_wake_s) * NS)
+                lo, hi = p.first_wake_s
+                if not 0 <= lo <= hi:
+                    raise ValueError(f"agent population {p.kind}: first_wake_s={p.first_wake_s} must satisfy "
+                                     f"0 <= low <= high (seconds)")
+                t0 = int(lay.uniform(lo, hi) * NS)
                 self._push(W, t0, L.EV_WAKE, a)
                 a += 1
         unknown = set(spec.logs) - set(L.LOG_BITS)
