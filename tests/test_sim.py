@@ -226,3 +226,16 @@ def test_log_selection_changes_nothing_but_the_logs():
     assert len(lean.events) == 0 and len(lean.submissions) == 0 and len(full.events) > 0
     with pytest.raises(ValueError, match="unknown log"):
         Simulation(replace(_small_day(120.0), logs=("trades",)), seed=4)
+
+
+def test_scorecard_of_a_market_maker_agrees_with_its_fills():
+    from lob.analysis.scorecard import inventory_path, scorecard
+    res = Simulation(_small_day(600.0, python_mm=_Quoter), seed=2).run()
+    agent = next(iter(res.sim.strategies))
+    card = scorecard(res, agent)
+    ts, inv = inventory_path(res, agent)
+    assert card["fills_maker"] + card["fills_taker"] == len(ts) > 0
+    assert card["inventory_change_lots"] == (inv[-1] if len(inv) else 0)
+    assert card["inventory_min"] <= card["inventory_change_lots"] <= card["inventory_max"]
+    assert 0 < card["fill_rate"] <= 1 and card["quoted_half_spread_ticks"] >= 0
+    assert np.isfinite(card["mtm_pnl"]) and card["rejected_for_funds"] == 0

@@ -224,7 +224,8 @@ class Simulation:
             W.clock[L.K_SNAP_DT] = int(spec.snapshot_s * NS)
             self._push(W, 0, L.EV_SNAPSHOT, -1)
         self.W = W
-        self.initial_totals = W.bal.sum(axis=0).copy()
+        self.initial_balances = W.bal.copy()
+        self.initial_totals = self.initial_balances.sum(axis=0)
         self._chunks = {k: [] for k in LOGS}
         self._actions = np.zeros((256, 8), np.int64)
         self._n_actions = 0
