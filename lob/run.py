@@ -19,7 +19,10 @@ def scenario_spec(name_or_spec, **overrides):
         raise KeyError(f"unknown scenario {name_or_spec!r}; known: {', '.join(sorted(SCENARIOS))}")
     import importlib
     mod, fn = SCENARIOS[name_or_spec]
-    return getattr(importlib.import_module(mod), fn)(**overrides)
+    builder = getattr(importlib.import_module(mod), fn)
+    if "duration_s" in overrides and not overrides["duration_s"] > 0:
+        raise ValueError(f"duration_s must be > 0 seconds, got {overrides['duration_s']}")
+    return builder(**overrides)
 
 
 def run(scenario, seed: int = 0, *, progress: bool = False, **overrides):

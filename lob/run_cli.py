@@ -18,9 +18,20 @@ def main(args) -> int:
 
     from .run import run
 
+    import sys
+
+    from .run import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        print(f"lob run: unknown scenario {args.scenario!r}; known: {', '.join(sorted(SCENARIOS))}", file=sys.stderr)
+        return 2
     kw = {} if args.duration is None else {"duration_s": args.duration}
     t0 = time.perf_counter()
-    res = run(args.scenario, seed=args.seed, progress=not args.no_progress, **kw)
+    try:
+        res = run(args.scenario, seed=args.seed, progress=not args.no_progress, **kw)
+    except ValueError as e:
+        print(f"lob run: {e}", file=sys.stderr)
+        return 2
     wall = time.perf_counter() - t0
     W = res.sim.W
     snaps = res.snapshots

@@ -149,6 +149,8 @@ class Result:
 # ---------------------------------------------------------------- the simulation
 class Simulation:
     def __init__(self, spec: ScenarioSpec, seed: int):
+        if not spec.duration_s > 0:
+            raise ValueError(f"duration_s must be > 0 seconds, got {spec.duration_s}")
         self.spec = spec
         self.seed = int(seed)
         ss = np.random.SeedSequence(self.seed)
