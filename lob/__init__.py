@@ -11,8 +11,38 @@ Layers, bottom up (each imports only the ones before it):
 Importing ``lob`` is light: numba compiles (or loads from its cache) only
 when an engine is first used.
 """
-from .core import codes
-from .core.instrument import Instrument
+import hashlib as _hashlib
+import os as _os
+import sys as _sys
+from pathlib import Path as _Path
+
+
+def _salted_numba_cache() -> None:
+    """Point numba's cache at a folder named after a hash of this package's
+    sources.  Numba invalidates a cached function only when *its own* file
+    changes, not when a function it calls (in another file) does; without
+    this, an edited agent or kernel file could keep running its old compiled
+    code.  The base folder is ``$NUMBA_CACHE_DIR`` (remembered in
+    ``$LOB_NUMBA_CACHE_BASE`` so that child processes land in the same
+    folder), else ``~/.cache/lob/numba``."""
+    base = _os.environ.get("LOB_NUMBA_CACHE_BASE") or _os.environ.get("NUMBA_CACHE_DIR") \
+        or str(_Path.home() / ".cache" / "lob" / "numba")
+    h = _hashlib.sha256()
+    root = _Path(__file__).resolve().parent
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    target = str(_Path(base) / f"lob-{h.hexdigest()[:12]}")
+    _os.environ["LOB_NUMBA_CACHE_BASE"] = base
+    _os.environ["NUMBA_CACHE_DIR"] = target
+    if "numba" in _sys.modules:         # numba already imported: tell it directly
+        _sys.modules["numba"].config.CACHE_DIR = target
+
+
+_salted_numba_cache()
+
+from .core import codes  # noqa: E402
+from .core.instrument import Instrument  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -156,6 +156,7 @@ def bench_start() -> dict:
     """Cold (empty numba cache) and warm start, each in a new interpreter."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        env.pop("LOB_NUMBA_CACHE_BASE", None)     # a truly empty cache, not the parent's
 
         def once():
             t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from ..core import _layout as Y
 from ..core import codes as C
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _generate(arena, out, u, geo, target_live, mid0, p_improve, O, fcap, ecap):
     """Fill ``out`` (flat rows of 9) with messages drawn from the uniforms
     ``u`` (n, 6) and geometric depths ``geo`` (n,), applying each to the
@@ -113,7 +113,8 @@ def _generate(arena, out, u, geo, target_live, mid0, p_improve, O, fcap, ecap):
             next_id += 1
             out[i * C.N_MSG + C.M_PRICE] = px
             out[i * C.N_MSG + C.M_QTY] = 1 + int(u4 * 10)
-        status = _kernel.run(arena, out, O, i, i + 1, 0, fcap, fcap * 9, ecap, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        z = np.int64(0)  # not literal zeros: they would compile the kernel once more
+        status = _kernel.run(arena, out, O, i, i + 1, z, fcap, fcap * 9, ecap, z, z, z, z, z, z, z, z, z)
         if status != Y.ST_OK:
             return i, status        # the caller sized the tables: report loudly
         arena[Y.H_NFILLS] = 0

@@ -38,7 +38,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 # ---------------------------------------------------------------- id table
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _hash_pos(key, mask):
     """Home slot of an order id (Fibonacci hashing, ``mask`` = cap - 1)."""
     h = np.uint64(key) * _GOLDEN
@@ -51,13 +51,13 @@ def _hash_pos(key, mask):
 _u = np.uint64
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _rank(price, side):
     """Higher rank = better price on ``side``."""
     return price if side == C.BUY else Y.RANK_BASE - price
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _best_level(books, chunks, ladder, b, s):
     """Row of the best level on side ``s`` of book ``b``, or -1."""
     n = books[b, Y.B_NCHK + s]
@@ -67,7 +67,7 @@ def _best_level(books, chunks, ladder, b, s):
     return chunks[c, Y.K_LVL + 63 - clz64(chunks[c, Y.K_BITS])]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _nth_level(books, chunks, ladder, b, s, n):
     """Row of the ``n``-th best level (0 = best) on side ``s``, or -1.
     O(n + chunks above it)."""
@@ -86,7 +86,7 @@ def _nth_level(books, chunks, ladder, b, s, n):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _ladder_search(ladder, lo, hi, key):
     """First position in ``ladder[lo:hi]`` whose key is >= ``key``."""
     while lo < hi:
@@ -98,14 +98,14 @@ def _ladder_search(ladder, lo, hi, key):
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _crosses(side, price, opp_price):
     """Would a ``side`` order at ``price`` trade with a level at ``opp_price``?"""
     return price >= opp_price if side == C.BUY else price <= opp_price
 
 
 # ---------------------------------------------------------------- the kernel
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run(A, ms, O, start, stop, fo, fcap, eo, ecap,  # noqa: C901 - one body by design
         m_ts, m_type, m_book, m_side, m_id, m_price, m_qty, m_acct, m_stp):
     """Process messages ``start..stop-1`` of ``ms`` against the arena ``A``,

@@ -1,5 +1,12 @@
 """Compiled read-only queries on the arena, the invariant checker, and the
-rehash used when the id table grows.  Units: ticks, lots."""
+rehash used when the id table grows.  Units: ticks, lots.
+
+Like the kernel, everything here is compiled without numba's reference
+counting (``_nrt=False``) and allocates nothing (callers pass scratch
+arrays): the simulation loop, which runs without it, calls some of these
+functions, and numba's cache keys a compiled function by its signature but
+not by that flag -- a function compiled both ways would have two cache
+entries under one key, and a later process could load the wrong one."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +18,7 @@ from ._bits import clz64
 from ._kernel import _best_level, _hash_pos, _rank
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _tables(arena):
     ord_cap = arena[Y.H_ORD_CAP]
     orders = arena[arena[Y.H_ORD_OFF]:arena[Y.H_ORD_OFF] + ord_cap * Y.N_ORD].reshape((ord_cap, Y.N_ORD))
@@ -28,7 +35,7 @@ def _tables(arena):
     return orders, levels, chunks, books, ladder, htab
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _side_levels(arena, book, side, out):
     """Rows of the levels on one side, best first, into ``out``; returns the
     count.  O(levels + chunks)."""
@@ -46,7 +53,7 @@ def _side_levels(arena, book, side, out):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def best_price(arena, book, side):
     """Price of the best level on ``side`` of ``book`` (0 if empty), read
     straight from the arena without building table views.  O(1)."""
@@ -60,7 +67,7 @@ def best_price(arena, book, side):
     return arena[arena[Y.H_LVL_OFF] + lv * Y.N_LVL + Y.L_PRICE]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def best(arena, book, side):
     """(price, qty) of the best level on ``side`` of ``book``; (0, 0) if empty.  O(1)."""
     orders, levels, chunks, books, ladder, htab = _tables(arena)
@@ -70,7 +77,7 @@ def best(arena, book, side):
     return levels[lv, Y.L_PRICE], levels[lv, Y.L_QTY]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def l2(arena, book, n, out):
     """Top ``n`` levels into ``out`` (4, n): bid px, bid qty, ask px, ask qty,
     best first, zero padded.  O(n + chunks)."""
@@ -93,7 +100,7 @@ def l2(arena, book, n, out):
             j -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def depth_within(arena, book, bps):
     """(bid_lots, ask_lots) within ``bps`` basis points of the mid
     (inclusive); see ``codes`` for the exact integer rule.  O(levels in range)."""
@@ -110,7 +117,8 @@ def depth_within(arena, book, bps):
         m2 = 2 * levels[la, Y.L_PRICE]
     # floor(bps * m2 / 10000) without overflow: m2 < 2**52, bps <= 10**6
     tol = bps * (m2 // 10000) + (bps * (m2 % 10000)) // 10000
-    res = np.zeros(2, np.int64)
+    res_b = 0
+    res_a = 0
     for side in range(2):
         loff = books[book, Y.B_LOFF + side]
         j = loff + books[book, Y.B_NCHK + side] - 1
@@ -126,18 +134,21 @@ def depth_within(arena, book, bps):
                 if dist > tol:            # dist * 10000 > bps * m2, for integers
                     done = True
                     break
-                res[side] += levels[lv, Y.L_QTY]
+                if side == C.BUY:
+                    res_b += levels[lv, Y.L_QTY]
+                else:
+                    res_a += levels[lv, Y.L_QTY]
             j -= 1
-    return res[0], res[1]
+    return res_b, res_a
 
 
-@njit(cache=True)
-def live_orders(arena, book, out):
+@njit(cache=True, _nrt=False)
+def live_orders(arena, book, out, rows):
     """Write the live orders of ``book`` into ``out`` (n, 5): id, side,
     price, qty, account; bids best first then asks best first, FIFO within
-    a level.  Returns the row count."""
+    a level.  ``rows`` is scratch for the level rows of a side.  Returns the
+    row count."""
     orders, levels, chunks, books, ladder, htab = _tables(arena)
-    rows = np.empty(books[book, Y.B_NLEV] + books[book, Y.B_NLEV + 1] + 1, np.int64)
     r = 0
     for side in range(2):
         nl = _side_levels(arena, book, side, rows)
@@ -154,7 +165,7 @@ def live_orders(arena, book, out):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rehash(arena, new_htab):
     """Insert every live order id into the empty table ``new_htab``."""
     orders, levels, chunks, books, ladder, htab = _tables(arena)
@@ -173,16 +184,16 @@ def rehash(arena, new_htab):
 
 
 # error codes of check(); messages in engine.CHECK_MESSAGES
-@njit(cache=True)
-def check(arena):
+@njit(cache=True, _nrt=False)
+def check(arena, seen, lseen):
     """Verify every invariant of the arena; return (0, 0, 0) if all hold,
-    else (code, book, detail).  O(orders + levels + chunks + hash capacity)."""
+    else (code, book, detail).  ``seen``/``lseen``: zeroed int8 scratch of
+    the order and level capacities.  O(orders + levels + chunks + hash
+    capacity)."""
     orders, levels, chunks, books, ladder, htab = _tables(arena)
     ord_cap = orders.shape[0]
     lvl_cap = levels.shape[0]
     chk_cap = chunks.shape[0]
-    seen = np.zeros(ord_cap, np.int8)
-    lseen = np.zeros(lvl_cap, np.int8)
     n_orders = 0
     n_levels = 0
     n_chunks = 0

@@ -474,7 +474,8 @@ class Engine:
         books = self.table("books")
         n = int(books[book, Y.B_NORD] + books[book, Y.B_NORD + 1])
         out = np.empty((n, 5), np.int64)
-        r = _queries.live_orders(self.arena, book, out)
+        rows = np.empty(int(books[book, Y.B_NLEV] + books[book, Y.B_NLEV + 1]) + 1, np.int64)
+        r = _queries.live_orders(self.arena, book, out, rows)
         assert r == n
         return out.view(ORDER_DTYPE).reshape(n)
 
@@ -489,7 +490,9 @@ class Engine:
     def check(self) -> None:
         """Verify every invariant (see ``_queries.check``); raise
         ``AssertionError`` naming the first one broken."""
-        code, book, detail = _queries.check(self.arena)
+        a = self.arena
+        code, book, detail = _queries.check(a, np.zeros(int(a[Y.H_ORD_CAP]), np.int8),
+                                            np.zeros(int(a[Y.H_LVL_CAP]), np.int8))
         if code:
             raise AssertionError(f"engine invariant broken: {CHECK_MESSAGES.get(int(code), code)} "
                                  f"(book {int(book)}, detail {int(detail)})")

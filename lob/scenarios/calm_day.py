@@ -25,7 +25,7 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
         AgentSpec(kind=L.KIND_NOISE, count=n_noise, params=(0.0, 0.5, 10.0, 5.0), balances=cash,
                   lat_order_ns=5_000_000, lat_order_jitter=0.5, lat_md_ns=5_000_000,
                   first_wake_s=(min(60.0, duration_s / 2), duration_s), list_cap=4),
-        AgentSpec(kind=L.KIND_VALUE, count=n_value, params=(300.0, 50.0, 0.3, 20.0, 5.0, 0.3), balances=cash,
+        AgentSpec(kind=L.KIND_VALUE, count=n_value, params=(300.0, 50.0, 0.3, 20.0, 5.0, 0.3, 20.0), balances=cash,
                   lat_order_ns=2_000_000, lat_order_jitter=0.3, lat_md_ns=2_000_000,
                   first_wake_s=(min(10.0, duration_s / 2), min(300.0, duration_s)), list_cap=8),
         AgentSpec(kind=L.KIND_MOMENTUM, count=n_momentum, params=(20.0, 20.0, 50.0, 10.0, 2.0), balances=cash,

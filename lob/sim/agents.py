@@ -23,7 +23,9 @@ Kinds:
   fundamental with noise (sd ``ap[1]`` ticks), smooths its estimate (weight
   ``ap[2]``), and trades toward it when the estimate is more than ``ap[4]``
   ticks from the mid: at the far touch (taking) with probability ``ap[5]``,
-  else one tick inside its own side.  It keeps at most one resting order.
+  else one tick inside its own side; size and taking probability scale with
+  the mispricing in units of ``ap[4]`` (capped at ``ap[6]``, 0 = no scaling).
+  It keeps at most one resting order.
 * MOMENTUM: wakes every ``ap[0]`` s; fast and slow EMAs of the mid (spans
   ``ap[1]``, ``ap[2]`` observations); a market order of ``ap[3]`` lots in
   the direction of the fast EMA when it leads by more than ``ap[4]`` bps.
@@ -151,8 +153,12 @@ def decide_value(W, a, now):
     W.ast[a, 0] = est
     mid = _ref_price(W, a, now, bid, ask, last)
     edge = W.ap[a, 4]
-    q = _size(W, a, W.ap[a, 3])
-    take = rng.uniform(W.arng, a) < W.ap[a, 5]
+    # conviction grows with the mispricing: size scales with it (capped at
+    # ap[6] times the base size), and so does the chance of taking
+    gap = abs(est - mid) / edge if edge > 0.0 else 1.0
+    scale = min(max(1.0, gap), max(1.0, W.ap[a, 6]))
+    q = int(_size(W, a, W.ap[a, 3]) * scale)
+    take = rng.uniform(W.arng, a) < min(1.0, W.ap[a, 5] * scale)
     if est > mid + edge:
         if take and ask > 0 and est > ask:
             send(W, a, now, C.LIMIT, b, C.BUY, ask, q, 0, 0)

@@ -356,7 +356,8 @@ def _arrive(W, now, r):  # noqa: C901
     W.arena[EY.H_NFILLS] = 0
     W.arena[EY.H_NEVENTS] = 0
     fcap = W.efills.shape[0] // 27
-    st = EK.run(W.arena, W.msg, W.efills, 0, 1, 0, fcap, fcap * 9, 2 * fcap, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    z = np.int64(0)     # not a literal 0: literal arguments would compile the engine kernel again
+    st = EK.run(W.arena, W.msg, W.efills, z, z + 1, z, fcap, fcap * 9, 2 * fcap, z, z, z, z, z, z, z, z, z)
     if st != EY.ST_OK:
         return st
     nf = W.arena[EY.H_NFILLS]
