@@ -265,3 +265,17 @@ def test_stress_conservation_and_book_invariants_after_every_event():
         sim.engine.check()
         steps += 1
     assert steps == 4000
+
+
+def test_executors_work_metaorders_as_child_market_orders():
+    from lob.analysis import impact as I
+    sim = Simulation(calm_day(duration_s=900.0, n_noise=50, n_value=10, n_momentum=2, n_exec=4), seed=6)
+    res = sim.run()
+    f = res.fills
+    kinds = sim.W.agents[:, L.A_KIND]
+    mine = kinds[f["taker_agent"]] == L.KIND_EXECUTOR
+    assert mine.sum() > 50
+    sign = np.where(f["taker_side"][mine] == C.BUY, 1, -1)
+    _, metas = I.identify_metaorders(f["taker_agent"][mine], sign, f["ts"][mine], f["qty"][mine],
+                                     max_gap_ns=30 * 10**9, min_fills=3)
+    assert len(metas) >= 4 and (res.conservation_error() == 0).all()

@@ -16,7 +16,7 @@ DAY_S = 6.5 * 3600
 
 
 def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 100, n_momentum: int = 12,
-             n_mm: int = 2, python_mm=None) -> ScenarioSpec:
+             n_mm: int = 2, n_exec: int = 0, python_mm=None) -> ScenarioSpec:
     """The spec; ``python_mm`` (a Strategy factory) adds one Python market maker."""
     cash = {"USD": 10_000_000, "XYZ": 10_000}
     agents = [
@@ -34,6 +34,12 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
                   iparams=(5,), balances={"USD": 100_000_000, "XYZ": 100_000},
                   lat_order_ns=100_000, lat_md_ns=100_000, first_wake_s=(1.0, 2.0), list_cap=64),
     ]
+    if n_exec:
+        # metaorder executors (for the price-impact law): parents of 100+
+        # lots (Pareto tail 1.5, up to 20,000), 20 lots every 2 s
+        agents.append(AgentSpec(kind=L.KIND_EXECUTOR, count=n_exec, params=(600.0, 1.5, 200.0, 1.0, 100.0, 50000.0),
+                                balances={"USD": 100_000_000, "XYZ": 100_000}, lat_order_ns=1_000_000,
+                                lat_md_ns=1_000_000, first_wake_s=(0.0, min(600.0, duration_s)), list_cap=4))
     if python_mm is not None:
         agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=python_mm,
                                 balances={"USD": 100_000_000, "XYZ": 100_000}, lat_order_ns=100_000,

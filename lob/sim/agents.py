@@ -228,6 +228,29 @@ def decide_ladder_mm(W, a, now):
 
 
 @njit(cache=True, _nrt=False)
+def decide_executor(W, a, now):
+    """Works a parent order (a metaorder) as child market orders: a parent
+    of ``ap[2] * U**(-1/ap[1])`` lots (Pareto, capped at ``ap[5]``) in a
+    random direction, executed ``ap[4]`` lots every ``ap[3]`` s; between
+    parents it waits an exponential time of mean ``ap[0]`` s.  State:
+    ``ast[0]`` lots left, ``ast[1]`` side."""
+    b = W.ai[a, 0]
+    left = W.ast[a, 0]
+    if left > 0.0:
+        q = min(W.ap[a, 4], left)
+        send(W, a, now, C.MARKET, b, int(W.ast[a, 1]), 0, int(q), 0, 0)
+        W.ast[a, 0] = left - q
+        if W.ast[a, 0] > 0.0:
+            return now + int(W.ap[a, 3] * 1e9)
+        return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
+    u = 1.0 - rng.uniform(W.arng, a)
+    size = min(W.ap[a, 2] * u ** (-1.0 / W.ap[a, 1]), W.ap[a, 5])
+    W.ast[a, 0] = float(int(size))
+    W.ast[a, 1] = float(C.BUY if rng.uniform(W.arng, a) < 0.5 else C.SELL)
+    return now + 1
+
+
+@njit(cache=True, _nrt=False)
 def decide(W, a, now):
     """Dispatch agent ``a``'s wake-up to its kind; returns the next wake time."""
     k = W.agents[a, L.A_KIND]
@@ -241,4 +264,6 @@ def decide(W, a, now):
         return decide_momentum(W, a, now)
     if k == L.KIND_LADDER_MM:
         return decide_ladder_mm(W, a, now)
+    if k == L.KIND_EXECUTOR:
+        return decide_executor(W, a, now)
     return -1

@@ -86,6 +86,7 @@ KIND_NOISE = 2
 KIND_VALUE = 3
 KIND_MOMENTUM = 4
 KIND_LADDER_MM = 5
+KIND_EXECUTOR = 6  # splits parent orders (metaorders) into child market orders
 KIND_PYTHON = 9
 
 # ---- accounts ---------------------------------------------------------------
