@@ -17,6 +17,7 @@ def main(args) -> int:
     import numpy as np
 
     from .run import run
+    from .sim.layout import K_EVENTS
 
     import sys
 
@@ -39,7 +40,7 @@ def main(args) -> int:
     spread = (snaps["ask"] - snaps["bid"])[ok]
     summary = {
         "scenario": args.scenario, "seed": args.seed, "simulated_s": res.sim.t_end / 1e9,
-        "wall_s": round(wall, 3), "events": int(W.clock[10]), "events_per_s": int(W.clock[10] / wall),
+        "wall_s": round(wall, 3), "events": int(W.clock[K_EVENTS]), "events_per_s": int(W.clock[K_EVENTS] / wall),
         "fills": int(len(res.fills)), "order_events": int(len(res.events)),
         "spread_ticks": {"median": float(np.median(spread)) if len(spread) else None,
                          "p90": float(np.percentile(spread, 90)) if len(spread) else None},
