@@ -30,8 +30,12 @@ def _salted_numba_cache() -> None:
     h = _hashlib.sha256()
     root = _Path(__file__).resolve().parent
     for p in sorted(root.rglob("*.py")):
-        h.update(p.relative_to(root).as_posix().encode())
-        h.update(p.read_bytes())
+        src = p.read_bytes()
+        rel = p.relative_to(root).parts
+        # compiled code and the modules whose constants it freezes
+        if b"numba" in src or (len(rel) > 1 and rel[0] in ("core", "sim", "bench", "margin")):
+            h.update(p.relative_to(root).as_posix().encode())
+            h.update(src)
     target = str(_Path(base) / f"lob-{h.hexdigest()[:12]}")
     _os.environ["LOB_NUMBA_CACHE_BASE"] = base
     _os.environ["NUMBA_CACHE_DIR"] = target
