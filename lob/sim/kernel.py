@@ -266,11 +266,23 @@ def _affordable(W, b, budget, scale, fee_ppm):
 
 
 @njit(cache=True, _nrt=False)
+def _finish_event_row(W, r, a, now):
+    """Complete order-event log row ``r`` (its engine columns written) for
+    agent ``a``: the agent and the local time it learns of the event; keep
+    the row if the event log is on; notify the agent if it listens."""
+    W.loge[r, L.LE_AGENT] = a
+    lat = latency(W, a, 1)
+    W.loge[r, L.LE_LOCAL] = now + lat
+    if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
+        W.clock[L.K_NEVT] = r + 1
+    if W.agents[a, L.A_NOTIFY] != 0:
+        notify(W, a, now + lat, L.N_ORDER, W.loge[r], L.N_LOGE, 0)
+
+
+@njit(cache=True, _nrt=False)
 def _log_reject(W, now, a, reason):
     """Log a message rejected by the simulation layer (before the engine)."""
     r = W.clock[L.K_NEVT]
-    for c in range(9):
-        W.loge[r, c] = W.msg[c]
     W.loge[r, C.E_KIND] = C.EV_REJECTED
     W.loge[r, C.E_TS] = now
     W.loge[r, C.E_REASON] = reason
@@ -280,13 +292,7 @@ def _log_reject(W, now, a, reason):
     W.loge[r, C.E_PRICE] = W.msg[C.M_PRICE]
     W.loge[r, C.E_QTY] = W.msg[C.M_QTY]
     W.loge[r, C.E_BOOK] = W.msg[C.M_BOOK]
-    W.loge[r, L.LE_AGENT] = a
-    lat = latency(W, a, 1)
-    W.loge[r, L.LE_LOCAL] = now + lat
-    if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
-        W.clock[L.K_NEVT] = r + 1
-    if W.agents[a, L.A_NOTIFY] != 0:
-        notify(W, a, now + lat, L.N_ORDER, W.loge[r], L.N_LOGE, 0)
+    _finish_event_row(W, r, a, now)
 
 
 @njit(cache=True, _nrt=False)
@@ -474,13 +480,7 @@ def _arrive(W, now, r):  # noqa: C901
         lr = W.clock[L.K_NEVT]
         for c in range(9):
             W.loge[lr, c] = W.efills[fcap * 9 + k * 9 + c]
-        W.loge[lr, L.LE_AGENT] = ag
-        lat = latency(W, ag, 1)
-        W.loge[lr, L.LE_LOCAL] = now + lat
-        if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
-            W.clock[L.K_NEVT] = lr + 1
-        if W.agents[ag, L.A_NOTIFY] != 0:
-            notify(W, ag, now + lat, L.N_ORDER, W.loge[lr], L.N_LOGE, 0)
+        _finish_event_row(W, lr, ag, now)
         kind = W.efills[fcap * 9 + k * 9 + C.E_KIND]
         if (kind == C.EV_FILLED or kind == C.EV_CANCELLED) and row >= 0:
             acct2 = W.oinfo[row, WD.OI_ACCT]
