@@ -21,7 +21,8 @@ market-data latency ago (the per-book tape).
 Money.  Balances are int64 atoms per account and asset.  An order is
 accepted only if its account can pay for it (quote for buys at the limit
 price plus the taker fee, base for sells); the amount is reserved until the
-order is done.  Trades settle at once at the venue: buyer pays notional plus
+order is done; a margin account may go below zero down to its credit
+line (``World.credit``), the loan a venue's risk engine watches.  Trades settle at once at the venue: buyer pays notional plus
 its fee, seller receives notional minus its fee, fees go to the venue's fee
 account, so every asset is conserved exactly.
 """
@@ -69,6 +70,13 @@ def latency(W, a, which):
 def send(W, a, now, typ, book, side, price, qty, oid, stp):
     """Agent ``a`` sends an order message at local time ``now``; it reaches the
     venue one order-entry latency later.  New orders get an id here (returned)."""
+    return send_as(W, a, W.agents[a, L.A_ACCOUNT], now, typ, book, side, price, qty, oid, stp)
+
+
+@njit(cache=True, _nrt=False)
+def send_as(W, a, acct, now, typ, book, side, price, qty, oid, stp):
+    """``send`` for account ``acct``: a venue's risk engine (agent ``a``)
+    acting on an account it has taken over."""
     if oid == 0 and typ <= C.POST_ONLY:
         oid = W.clock[L.K_NEXT_OID]
         W.clock[L.K_NEXT_OID] = oid + 1
@@ -82,7 +90,7 @@ def send(W, a, now, typ, book, side, price, qty, oid, stp):
     W.pend[r, C.M_ID] = oid
     W.pend[r, C.M_PRICE] = price
     W.pend[r, C.M_QTY] = qty
-    W.pend[r, C.M_ACCT] = W.agents[a, L.A_ACCOUNT]
+    W.pend[r, C.M_ACCT] = acct
     W.pend[r, C.M_STP] = stp
     W.pend[r, L.P_AGENT] = a
     W.pend[r, L.P_SENT] = now
@@ -332,8 +340,8 @@ def _arrive(W, now, r):  # noqa: C901
             else:
                 side = W.oinfo[row_old, WD.OI_SIDE]
         if row_old >= 0 or typ != C.MODIFY:
-            free_q = W.bal[acct, quote] - W.resv[acct, quote]
-            free_b = W.bal[acct, base] - W.resv[acct, base]
+            free_q = W.bal[acct, quote] + W.credit[acct, quote] - W.resv[acct, quote]
+            free_b = W.bal[acct, base] + W.credit[acct, base] - W.resv[acct, base]
             if row_old >= 0:     # a MODIFY may reuse what the order already holds
                 free_q += W.oinfo[row_old, WD.OI_RESV_Q]
                 free_b += W.oinfo[row_old, WD.OI_RESV_B]

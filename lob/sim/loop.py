@@ -2,8 +2,10 @@
 
 See ``kernel`` for the model of time and money.  ``actions`` are order
 messages from Python strategies, sent at the current time before the loop
-resumes: an int64 (k, 8) array of (agent, type, book, side, order_id,
-price, qty, stp).
+resumes: an int64 (k, 9) array of (agent, type, book, side, order_id,
+price, qty, stp, account); account -1 is the agent's own (a risk engine
+names the account it has taken over).  A halted agent's (``A_HALT``)
+wake-ups are dropped.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from ..core import codes as C
 from . import heap as H
 from . import layout as L
 from .agents import decide
-from .kernel import _arrive, _tape_record, schedule, send
+from .kernel import _arrive, _tape_record, schedule, send_as
 
 
 @njit(cache=True, _nrt=False)
@@ -52,8 +54,11 @@ def advance(W, t_stop, actions, n_actions):
             W.clock[L.K_GROW] = L.G_PEND if W.pend.shape[0] - W.clock[L.K_NPEND] < n_actions + 256 else L.G_HEAP
             return L.S_GROW
         for i in range(n_actions):
-            send(W, actions[i, 0], now, actions[i, 1], actions[i, 2], actions[i, 3],
-                 actions[i, 5], actions[i, 6], actions[i, 4], actions[i, 7])
+            acct = actions[i, 8]
+            if acct < 0:
+                acct = W.agents[actions[i, 0], L.A_ACCOUNT]
+            send_as(W, actions[i, 0], acct, now, actions[i, 1], actions[i, 2], actions[i, 3],
+                    actions[i, 5], actions[i, 6], actions[i, 4], actions[i, 7])
     ev = W.ev
     while True:
         n = W.clock[L.K_HEAPN]
@@ -97,6 +102,9 @@ def advance(W, t_stop, actions, n_actions):
             W.clock[L.K_PEND_FREE] = r
             W.clock[L.K_NPEND] -= 1
         elif kind == L.EV_WAKE or kind == L.EV_NOTIFY:
+            if kind == L.EV_WAKE and W.agents[a, L.A_HALT] != 0:
+                W.agents[a, L.A_HALT] = 2
+                continue
             if W.agents[a, L.A_PY] != 0:
                 for c in range(8):
                     W.pyev[c] = ev[c]

@@ -66,6 +66,7 @@ class AgentSpec:
     params: tuple = ()
     iparams: tuple = ()
     balances: dict = field(default_factory=dict)   # asset -> units per agent (Decimal-able)
+    credit: dict = field(default_factory=dict)     # asset -> units each agent may borrow (margin loan line)
     lat_order_ns: int = 1_000_000
     lat_order_jitter: float = 0.0                   # lognormal sigma
     lat_md_ns: int = 1_000_000
@@ -199,13 +200,20 @@ class Simulation:
                         else KIND_USER + user_paths.index(p.compiled) if p.compiled is not None else p.kind)
                 W.agents[a] = (kind, a, p.book, p.lat_order_ns,
                                int(p.lat_order_jitter * 1e6), p.lat_md_ns, int(p.notify or p.strategy is not None),
-                               int(p.strategy is not None))
+                               int(p.strategy is not None), 0)
                 W.ap[a, :len(p.params)] = p.params
                 W.ai[a, 0] = p.book
                 W.ai[a, 1:1 + len(p.iparams)] = p.iparams
                 for asset, units in p.balances.items():
                     atoms = Decimal(str(units)) / spec.assets[asset_ix[asset]].atom
                     W.bal[a, asset_ix[asset]] = int(atoms)
+                for asset, units in p.credit.items():
+                    if asset not in asset_ix:
+                        raise ValueError(f"agent population {p.kind}: credit in unknown asset {asset!r}")
+                    atoms = Decimal(str(units)) / spec.assets[asset_ix[asset]].atom
+                    if atoms < 0:
+                        raise ValueError(f"agent population {p.kind}: credit[{asset!r}] must be >= 0, got {units}")
+                    W.credit[a, asset_ix[asset]] = int(atoms)
                 if p.kind == L.KIND_LADDER_MM or p.compiled is not None:
                     bk = spec.books[p.book]
                     W.ai[a, 2] = W.bal[a, asset_ix[bk.base]] // W.books[p.book, L.BK_LOT]
@@ -229,7 +237,7 @@ class Simulation:
         self.initial_balances = W.bal.copy()
         self.initial_totals = self.initial_balances.sum(axis=0)
         self._chunks = {k: [] for k in LOGS}
-        self._actions = np.zeros((256, 8), np.int64)
+        self._actions = np.zeros((256, 9), np.int64)
         self._n_actions = 0
         self._next_py_id = WD.PY_ID_BASE
         self.t_end = int(spec.duration_s * NS)
@@ -242,14 +250,28 @@ class Simulation:
         W.clock[L.K_SEQ] = seq + 1
         W.clock[L.K_HEAPN] = H.push(W.heap, W.clock[L.K_HEAPN], t, seq, kind, agent, 0, 0, 0, 0)
 
+    def halt(self, agent: int) -> None:
+        """Stop ``agent``'s decisions (its wake-ups are dropped): a risk
+        engine has taken its account over."""
+        if self.W.agents[agent, L.A_HALT] == 0:
+            self.W.agents[agent, L.A_HALT] = 1
+
+    def resume(self, agent: int, t_ns: int) -> None:
+        """Hand ``agent`` its account back; it wakes at ``t_ns`` if a wake-up
+        was dropped while it was halted."""
+        dropped = self.W.agents[agent, L.A_HALT] == 2
+        self.W.agents[agent, L.A_HALT] = 0
+        if dropped:
+            self._push(self.W, int(t_ns), L.EV_WAKE, agent)
+
     # ------------------------------------------------------------ Python agents' actions
-    def _act(self, agent, typ, book, side, price, qty, order_id, stp=0) -> int:
+    def _act(self, agent, typ, book, side, price, qty, order_id, stp=0, account=-1) -> int:
         if typ <= C.POST_ONLY and order_id == 0:
             order_id = self._next_py_id
             self._next_py_id += 1
         if self._n_actions == len(self._actions):
             self._actions = np.concatenate([self._actions, np.zeros_like(self._actions)])
-        self._actions[self._n_actions] = (agent, typ, book, side, order_id, price, qty, stp)
+        self._actions[self._n_actions] = (agent, typ, book, side, order_id, price, qty, stp, account)
         self._n_actions += 1
         return order_id
 
@@ -311,6 +333,9 @@ class Simulation:
         kind = int(W.pyev[H.T_KIND])
         now = int(W.pyev[H.T_TIME])
         if kind == L.EV_WAKE:
+            if W.agents[a, L.A_HALT] != 0:     # its account is under a risk engine's takeover
+                W.agents[a, L.A_HALT] = 2
+                return
             strat.now = now
             nxt = strat.on_wakeup(now)
             if nxt is not None:
