@@ -6,7 +6,9 @@ import time
 
 
 def add_arguments(p) -> None:
-    p.add_argument("scenario", help="a named scenario (calm-day)")
+    p.add_argument("scenario", help="a named scenario (calm-day, liquidation-cascade)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario builder argument (Python literal), e.g. --set kill_switch=False")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--duration", type=float, default=None, help="simulated seconds (default: the scenario's)")
     p.add_argument("--out", default=None, help="folder for the logs (.npz) and summary.json")
@@ -27,10 +29,21 @@ def main(args) -> int:
         print(f"lob run: unknown scenario {args.scenario!r}; known: {', '.join(sorted(SCENARIOS))}", file=sys.stderr)
         return 2
     kw = {} if args.duration is None else {"duration_s": args.duration}
+    import ast
+    for item in args.set:
+        key, sep, val = item.partition("=")
+        if not sep or not key.isidentifier():
+            print(f"lob run: --set expects KEY=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        try:
+            kw[key] = ast.literal_eval(val)
+        except (ValueError, SyntaxError):
+            kw[key] = val               # a bare word: a string
+
     t0 = time.perf_counter()
     try:
         res = run(args.scenario, seed=args.seed, progress=not args.no_progress, **kw)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:
         print(f"lob run: {e}", file=sys.stderr)
         return 2
     wall = time.perf_counter() - t0
@@ -47,6 +60,26 @@ def main(args) -> int:
         "conservation_error_atoms": [int(x) for x in res.conservation_error()],
         "digest": res.digest(),
     }
+    tables = {}
+    if res.sim.risk_engines:
+        from .analysis import crash
+        shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
+        tables = {"wicks": crash.wicks(res, shock_s), "liquidations": crash.liquidations(res),
+                  "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res)}
+        summary["wicks"] = _records(tables["wicks"])
+        summary["liquidations"] = _records(tables["liquidations"])
+        mm = tables["market_makers"]
+        acc = tables["accounts"]
+        summary["market_makers"] = {
+            "count": int(len(mm)), "pulled_bids": int((mm["pulls"] > 0).sum()) if len(mm) else 0,
+            "reentered": int((mm["reentries"] > 0).sum()) if len(mm) else 0,
+            "taken_over": int(mm["taken_over"].sum()) if len(mm) else 0,
+            "pnl_total": float(mm["pnl"].sum()) if len(mm) else 0.0}
+        summary["unified_accounts"] = {
+            "count": int(len(acc)), "taken_over": int(acc["taken_over_s"].notna().sum()),
+            "closed": int(acc["closed"].sum()),
+            "median_leverage_start": float(acc["leverage_start"].median()),
+            "median_leverage_max_before_takeover": float(acc["leverage_max"].median())}
     print(json.dumps(summary, indent=2))
     if args.out:
         from pathlib import Path
@@ -54,4 +87,19 @@ def main(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(out / "logs.npz", **{k: res.logs[k] for k in res.logs.keys()})
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        for name, df in tables.items():
+            df.to_csv(out / f"{name}.csv", index=False)
+        if res.sim.risk_engines:
+            res.frame("margin_events").to_csv(out / "margin_events.csv", index=False)
+            res.frame("margin_states").to_csv(out / "margin_states.csv", index=False)
     return 0 if not any(summary["conservation_error_atoms"]) else 1
+
+
+def _records(df):
+    """A DataFrame as JSON-safe records (NaN -> None, numpy scalars -> Python)."""
+    import math
+    out = []
+    for r in df.to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and math.isnan(v) else
+                        v.item() if hasattr(v, "item") else v) for k, v in r.items()})
+    return out

@@ -75,6 +75,8 @@ class AgentSpec:
     list_cap: int = 64                              # live orders tracked per agent
     strategy: object = None                         # a callable returning a Strategy (Python agents)
     compiled: str | None = None                     # import path of a compiled strategy (plug-in path 2)
+    margin_venue: str | None = None                 # its accounts are unified accounts watched by that
+                                                    # venue's risk engine (ScenarioSpec.risk_engines)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +89,7 @@ class ScenarioSpec:
     snapshot_s: float = 1.0
     shocks: tuple = ()                              # (time s, asset name or "*", relative move)
     logs: tuple = ("fills", "events", "snapshots", "submissions")   # the logs to keep
+    risk_engines: tuple = ()                        # lob.sim.risk.RiskEngineSpec per margin venue
 
 
 # ---------------------------------------------------------------- results
@@ -130,7 +133,18 @@ class Result:
         raise AttributeError(name)
 
     def frame(self, name: str):
+        """A log as a DataFrame: ``fills``, ``events``, ``snapshots``,
+        ``submissions``, or the risk engines' ``margin_events`` /
+        ``margin_states`` (all venues, with a ``venue`` column)."""
         import pandas as pd
+        if name in ("margin_events", "margin_states"):
+            parts = []
+            for venue, eng in self.sim.risk_engines.items():
+                t = eng.event_table() if name == "margin_events" else eng.state_table()
+                df = pd.DataFrame(t)
+                df.insert(0, "venue", venue)
+                parts.append(df)
+            return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         return pd.DataFrame(self.logs[name])
 
     def conservation_error(self) -> np.ndarray:
@@ -159,10 +173,27 @@ class Simulation:
         asset_ix = {a.name: i for i, a in enumerate(spec.assets)}
         venue_ix = {v.name: i for i, v in enumerate(spec.venues)}
         self.asset_ix, self.venue_ix = asset_ix, venue_ix
-        n_agents = sum(p.count for p in spec.agents)
+        from .risk import RiskEngine
+        pops = list(spec.agents)
+        for r in spec.risk_engines:
+            if r.quote not in asset_ix:
+                raise ValueError(f"risk engine {r.venue!r}: unknown quote asset {r.quote!r}")
+            pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=(lambda r=r: RiskEngine(r)),
+                                  balances={r.quote: r.insurance_fund}, lat_order_ns=r.lat_order_ns,
+                                  lat_md_ns=r.lat_md_ns, first_wake_s=(r.cadence_s, r.cadence_s),
+                                  list_cap=4096))
+        for p in spec.agents:
+            if p.margin_venue is not None and p.margin_venue not in venue_ix:
+                raise ValueError(f"agent population {p.kind}: margin_venue {p.margin_venue!r} is not a venue")
+            if p.margin_venue is not None and not any(r.venue == p.margin_venue for r in spec.risk_engines):
+                raise ValueError(f"agent population {p.kind}: margin_venue {p.margin_venue!r} has no risk engine "
+                                 f"(add a RiskEngineSpec to ScenarioSpec.risk_engines)")
+        self.populations = tuple(pops)
+        self.margin_venue_of = [p.margin_venue for p in pops for _ in range(p.count)]
+        n_agents = sum(p.count for p in pops)
         n_acc = n_agents + len(spec.venues)          # fee accounts last
         self.engine = Engine(len(spec.books), order_capacity=4096, level_capacity=1024)
-        caps = np.concatenate([np.full(p.count, p.list_cap) for p in spec.agents]) if n_agents else np.zeros(0)
+        caps = np.concatenate([np.full(p.count, p.list_cap) for p in pops]) if n_agents else np.zeros(0)
         W = WD.empty_world(arena=self.engine.arena, n_books=len(spec.books), n_venues=len(spec.venues),
                            n_accounts=n_acc, n_assets=len(spec.assets), n_agents=n_agents, list_caps=caps)
         for i, v in enumerate(spec.venues):
@@ -188,13 +219,13 @@ class Simulation:
         lay = np.random.default_rng(s_layout)
         self.strategies = {}
         user_paths = []
-        for p in spec.agents:
+        for p in pops:
             if p.compiled is not None and p.compiled not in user_paths:
                 user_paths.append(p.compiled)
         from .plugins import KIND_USER, loop_for
         self._advance = loop_for(user_paths)
         a = 0
-        for p in spec.agents:
+        for p in pops:
             for _ in range(p.count):
                 kind = (L.KIND_PYTHON if p.strategy is not None
                         else KIND_USER + user_paths.index(p.compiled) if p.compiled is not None else p.kind)
@@ -243,6 +274,7 @@ class Simulation:
         self.t_end = int(spec.duration_s * NS)
         for a, strat in self.strategies.items():
             strat._bind(self, a)
+        self.risk_engines = {s.spec.venue: s for s in self.strategies.values() if isinstance(s, RiskEngine)}
 
     @staticmethod
     def _push(W, t, kind, agent):

@@ -90,6 +90,23 @@ class Strategy:
         acct = int(sim.W.agents[self.agent, L.A_ACCOUNT])
         return Decimal(int(sim.W.bal[acct, i])) * sim.spec.assets[i].atom
 
+    def margin_ratio(self) -> float:
+        """Your unified account's margin ratio (adjusted equity / maintenance
+        margin) as the venue's risk engine last computed it; ``inf`` without
+        a margin account or a loan.  The hook of margin-triggered kill switches."""
+        acct = int(self._sim.W.agents[self.agent, L.A_ACCOUNT])
+        for eng in getattr(self._sim, "risk_engines", {}).values():
+            r = eng.ratio.get(acct)
+            if r is not None:
+                return float(r)
+        return float("inf")
+
+    def position_value(self, asset: str, price_ticks: float, book: int | None = None) -> float:
+        """Balance of ``asset`` valued at ``price_ticks`` of ``book`` (quote units)."""
+        sim = self._sim
+        b = self.book if book is None else book
+        return float(self.balance(asset)) * price_ticks * float(sim.spec.books[b].tick)
+
     def open_orders(self) -> dict[int, dict]:
         """Orders you sent that you have not been told are done."""
         return dict(self._open)

@@ -1,0 +1,132 @@
+"""Stress metrics of a run: wicks, liquidations, market makers' behaviour,
+passive leverage.  Every function takes a :class:`lob.sim.model.Result` and
+returns a pandas DataFrame (one row per book, venue, kind or agent).
+
+Units: prices in quote units (USDT), times in seconds of simulated time,
+notionals in quote units, wick depth as a fraction of the opening price.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..margin import risk_engine as RE
+
+
+def _quote_units(res, book: int) -> tuple[float, float]:
+    """(quote units per tick, quote atoms per quote unit) of ``book``."""
+    spec = res.sim.spec
+    bk = spec.books[book]
+    quote = spec.assets[res.sim.asset_ix[bk.quote]]
+    return float(bk.tick), float(1 / quote.atom)
+
+
+def wicks(res, shock_s: float, *, pre_s: float = 60.0) -> pd.DataFrame:
+    """Per book: ``open`` (median trade price over the ``pre_s`` seconds
+    before ``shock_s``), ``low`` (lowest trade after it), ``t_low_s``
+    (seconds after the shock), ``wick`` (1 - low / open), ``close`` (last
+    trade), ``recovered`` ((close - low) / (open - low))."""
+    f = res.fills
+    rows = []
+    t0 = int(shock_s * 1e9)
+    for b, bk in enumerate(res.sim.spec.books):
+        tick, _ = _quote_units(res, b)
+        m = f["book"] == b
+        ts, px = f["ts"][m], f["price"][m]
+        pre = px[(ts >= t0 - int(pre_s * 1e9)) & (ts < t0)]
+        post_m = ts >= t0
+        if not len(pre) or not post_m.any():
+            rows.append(dict(book=b, venue=bk.venue, symbol=f"{bk.base}/{bk.quote}"))
+            continue
+        open_ = float(np.median(pre)) * tick
+        k = int(np.argmin(px[post_m]))
+        low = float(px[post_m][k]) * tick
+        close = float(px[-1]) * tick
+        rows.append(dict(book=b, venue=bk.venue, symbol=f"{bk.base}/{bk.quote}", open=open_, low=low,
+                         t_low_s=(int(ts[post_m][k]) - t0) / 1e9, wick=1.0 - low / open_, close=close,
+                         recovered=(close - low) / (open_ - low) if open_ > low else np.nan))
+    return pd.DataFrame(rows)
+
+
+def liquidations(res) -> pd.DataFrame:
+    """Per venue and event kind of the risk engines: ``count``, accounts
+    involved, executed ``notional`` and ``fees`` (quote units), fund change."""
+    me = res.frame("margin_events")
+    if me.empty:
+        return pd.DataFrame(columns=["venue", "kind", "count", "accounts", "notional", "fees", "fund_delta"])
+    rows = []
+    for (venue, kind), g in me.groupby(["venue", "kind"]):
+        eng = res.sim.risk_engines[venue]
+        apu = float(eng.cfg.atoms_per_unit[eng.q])
+        rows.append(dict(venue=venue, kind=RE.EVENT_NAMES.get(int(kind), str(kind)), count=len(g),
+                         accounts=g["account"].nunique(), notional=g["notional"].sum() / apu,
+                         fees=g["fee"].sum() / apu, fund_delta=g["fund_delta"].sum() / apu))
+    return pd.DataFrame(rows)
+
+
+def passive_leverage(res) -> pd.DataFrame:
+    """Per watched account: leverage (exposure / net equity) at the start, its
+    maximum while the account was not yet taken over, the lowest margin
+    ratio, and whether (and when, s) it was first taken over."""
+    ms = res.frame("margin_states")
+    if ms.empty:
+        return pd.DataFrame()
+    me = res.frame("margin_events")
+    first_take = me[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() if not me.empty else pd.Series()
+    rows = []
+    for acct, g in ms.groupby("account"):
+        normal = g[g["status"] == 0]
+        lev = normal["leverage"].replace(np.inf, np.nan)
+        rows.append(dict(account=acct, venue=g["venue"].iloc[0], leverage_start=float(g["leverage"].iloc[0]),
+                         leverage_max=float(lev.max()) if len(lev) else np.nan,
+                         ratio_min=float(g["ratio"].min()),
+                         taken_over_s=float(first_take[acct]) / 1e9 if acct in first_take.index else np.nan,
+                         closed=bool((g["status"] == 2).any())))
+    return pd.DataFrame(rows)
+
+
+def market_makers(res) -> pd.DataFrame:
+    """Per market maker with risk controls (a strategy with a ``risk``
+    attribute): first pull time and trigger, number of pulls and re-entries,
+    whether its account was taken over, and its mark-to-market PnL at the
+    last trade (quote units)."""
+    sim = res.sim
+    me = res.frame("margin_events")
+    taken = set(me.loc[me["kind"] == RE.EV_TAKEOVER, "account"].tolist()) if not me.empty else set()
+    f = res.fills
+    rows = []
+    for a, st in sim.strategies.items():
+        risk = getattr(st, "risk", None)
+        if risk is None:
+            continue
+        acct = int(sim.W.agents[a, 1])
+        b = st.book
+        tick, _ = _quote_units(res, b)
+        last = f["price"][f["book"] == b]
+        px = float(last[-1]) * tick if len(last) else np.nan
+        bk = sim.spec.books[b]
+        ib, iq = sim.asset_ix[bk.base], sim.asset_ix[bk.quote]
+        atom_b = float(sim.spec.assets[ib].atom)
+        atom_q = float(sim.spec.assets[iq].atom)
+        v1 = res.balances[acct, iq] * atom_q + res.balances[acct, ib] * atom_b * px
+        v0 = sim.initial_balances[acct, iq] * atom_q + sim.initial_balances[acct, ib] * atom_b * px
+        rows.append(dict(agent=a, account=acct,
+                         first_pull_s=risk.pulls[0][0] / 1e9 if risk.pulls else np.nan,
+                         trigger=risk.pulls[0][1] if risk.pulls else None, pulls=len(risk.pulls),
+                         reentries=len(risk.reentries), taken_over=acct in taken, pnl=v1 - v0))
+    return pd.DataFrame(rows)
+
+
+def depth_profile(res, book: int, *, every_s: float = 1.0) -> pd.DataFrame:
+    """Per snapshot of ``book``: best bid / ask (quote units), spread (bps)."""
+    s = res.snapshots
+    s = s[s["book"] == book]
+    tick, _ = _quote_units(res, book)
+    bid = s["bid"] * tick
+    ask = s["ask"] * tick
+    ok = (s["bid"] > 0) & (s["ask"] > 0)
+    mid = np.where(ok, 0.5 * (bid + ask), np.nan)
+    return pd.DataFrame(dict(t_s=s["ts"] / 1e9, bid=np.where(s["bid"] > 0, bid, np.nan),
+                             ask=np.where(s["ask"] > 0, ask, np.nan),
+                             spread_bps=np.where(ok, (ask - bid) / mid * 1e4, np.nan),
+                             last=s["last"] * tick))

@@ -1,0 +1,158 @@
+"""Risk controls any market maker can compose: inventory limits, spread
+widening on volatility, and a kill switch that pulls bids (or all quotes)
+with a re-entry rule.
+
+Many market makers pulling bids at once is what empties books in a crash,
+so every trigger threshold is a config field, and scenarios draw them per
+agent (heterogeneous populations).  The controls are plain Python with no
+simulator dependency: a strategy feeds them observations
+(:meth:`RiskControls.observe`, :meth:`RiskControls.on_fill`) and asks what
+to quote (:meth:`RiskControls.decide`).
+
+Triggers (each off at its default):
+
+* ``max_drawdown_bps``: mark-to-market value (quote + base at mid) below its
+  peak of the last ``drawdown_window_s`` seconds by more than this many bps
+  of the starting value;
+* ``max_range_bps``: realized volatility, as the high-low range of the mid
+  over the last ``window_s`` seconds in bps of the high;
+* ``max_bought_lots``: adverse fills, lots bought (bids hit) within
+  ``window_s`` -- being run over while the price falls;
+* ``min_margin_ratio``: the account's margin ratio (the venue's
+  uniMMR, from the risk engine) below this.
+
+When one fires the switch *pulls* (``pull="bids"`` or ``"all"``) and stays
+pulled until no trigger has fired for ``reentry_s`` seconds.  Spreads widen
+by ``widen_per_100bps`` (a multiplier increment per 100 bps of range), and
+``max_inventory_lots`` withholds the side that would grow the inventory.
+Units: s, bps, lots.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+INF = math.inf
+
+TRIGGERS = ("drawdown", "volatility", "adverse_fills", "margin")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RiskControlsConfig:
+    window_s: float = 60.0
+    drawdown_window_s: float = 600.0
+    max_drawdown_bps: float = INF
+    max_range_bps: float = INF
+    max_bought_lots: float = INF
+    min_margin_ratio: float = 0.0
+    pull: str = "bids"                 # "bids" or "all"
+    reentry_s: float = 300.0
+    widen_per_100bps: float = 0.0
+    max_inventory_lots: float = INF
+
+    def __post_init__(self):
+        if self.pull not in ("bids", "all"):
+            raise ValueError(f"RiskControlsConfig.pull must be 'bids' or 'all', got {self.pull!r}")
+        if not self.window_s > 0:
+            raise ValueError("RiskControlsConfig.window_s must be > 0 seconds")
+        if not self.reentry_s >= 0:
+            raise ValueError("RiskControlsConfig.reentry_s must be >= 0 seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to quote now: ``bids``/``asks`` allowed, spread ``widen`` factor (>= 1)."""
+    bids: bool
+    asks: bool
+    widen: float
+    pulled: bool
+    trigger: str | None
+
+
+class RiskControls:
+    """The state of one market maker's controls.  ``pulls`` lists
+    ``(time_ns, trigger)`` of every pull, ``reentries`` the re-entry times."""
+
+    def __init__(self, config: RiskControlsConfig = RiskControlsConfig()):
+        self.config = config
+        self._mids: deque = deque()         # (t, mid)
+        self._buys: deque = deque()         # (t, lots)
+        self._bought = 0.0
+        self._values: deque = deque()       # (t, value), for the drawdown window
+        self.peak = -INF
+        self.start_value = None
+        self.pulled_since = None
+        self.last_fire = None
+        self.pulls: list = []
+        self.reentries: list = []
+
+    def on_fill(self, t_ns: int, side_buy: bool, lots: int) -> None:
+        if side_buy:
+            self._buys.append((t_ns, lots))
+            self._bought += lots
+
+    def observe(self, t_ns: int, mid: float, value: float) -> None:
+        """A mid price (any unit) and the mark-to-market value (quote units) at ``t_ns``."""
+        w = int(self.config.window_s * 1e9)
+        if mid > 0:
+            self._mids.append((t_ns, mid))
+        while self._mids and self._mids[0][0] < t_ns - w:
+            self._mids.popleft()
+        while self._buys and self._buys[0][0] < t_ns - w:
+            self._bought -= self._buys.popleft()[1]
+        if self.start_value is None:
+            self.start_value = value
+        wd = int(self.config.drawdown_window_s * 1e9)
+        self._push_value(t_ns, value, wd)
+        self._value = value
+
+    def _push_value(self, t_ns, value, wd):
+        # a monotone deque: the window's maximum is at the left end
+        while self._values and self._values[-1][1] <= value:
+            self._values.pop()
+        self._values.append((t_ns, value))
+        while self._values[0][0] < t_ns - wd:
+            self._values.popleft()
+        self.peak = self._values[0][1]
+
+    def range_bps(self) -> float:
+        if not self._mids:
+            return 0.0
+        hi = max(m for _, m in self._mids)
+        lo = min(m for _, m in self._mids)
+        return (hi - lo) / hi * 1e4 if hi > 0 else 0.0
+
+    def _fired(self, margin_ratio: float) -> str | None:
+        c = self.config
+        if self.start_value and self.start_value > 0 and \
+                (self.peak - self._value) / self.start_value * 1e4 > c.max_drawdown_bps:
+            return "drawdown"
+        if self.range_bps() > c.max_range_bps:
+            return "volatility"
+        if self._bought > c.max_bought_lots:
+            return "adverse_fills"
+        if margin_ratio < c.min_margin_ratio:
+            return "margin"
+        return None
+
+    def decide(self, t_ns: int, inventory_lots: float, margin_ratio: float = INF) -> Decision:
+        """Call after :meth:`observe`; ``inventory_lots`` relative to the start."""
+        c = self.config
+        trig = self._fired(margin_ratio)
+        if trig is not None:
+            self.last_fire = t_ns
+            if self.pulled_since is None:
+                self.pulled_since = t_ns
+                self.pulls.append((t_ns, trig))
+        elif self.pulled_since is not None and t_ns - self.last_fire >= c.reentry_s * 1e9:
+            self.pulled_since = None
+            self.reentries.append(t_ns)
+            self._values.clear()            # the drawdown is measured afresh after re-entry
+            self._values.append((t_ns, self._value))
+            self.peak = self._value
+        pulled = self.pulled_since is not None
+        bids = not pulled and inventory_lots < c.max_inventory_lots
+        asks = not (pulled and c.pull == "all") and inventory_lots > -c.max_inventory_lots
+        widen = 1.0 + c.widen_per_100bps * self.range_bps() / 100.0
+        return Decision(bids=bids, asks=asks, widen=widen, pulled=pulled, trigger=trig)
