@@ -13,7 +13,7 @@ from lob.core import codes as C
 from lob.margin import risk_engine as RE
 from lob.sim import layout as L
 from lob.sim.model import AgentSpec, AssetSpec, BookSpec, ScenarioSpec, Simulation, VenueSpec
-from lob.sim.risk import MarginAssetSpec, RiskEngineSpec
+from lob.sim.risk import MarginAssetSpec, MarginPerpSpec, RiskEngineSpec
 from lob.sim.strategy import Strategy
 
 NS = 1_000_000_000
@@ -246,3 +246,115 @@ def test_cascade_counterfactual_half_leverage_has_no_cascade(cascade_base):
     liq = crash.liquidations(res)
     assert liq.empty or "takeover" not in set(liq["kind"])
     assert crash.wicks(res, 120.0)["wick"].iloc[0] < crash.wicks(base, 120.0)["wick"].iloc[0] - 0.2
+
+
+# ---------------------------------------------------------------- perpetuals
+def _perp_spec(points, *, perp_bids=(), fund=0.0, funding_interval_s=8 * 3600.0, duration_s=12.0):
+    """ALT spot and ALT-PERP books (tick 0.0001, lot 1); the tape agent prints
+    the same trade on both at each (t_s, ticks).  A 10x long: +1000
+    contracts against a 900 USDT loan (entry 1.00, margin 100); a short:
+    -1000 contracts with 11,000 USDT.  Tiers: IM 5%, MM 2.5%."""
+    tape = _tape(points)
+    plan = [(t, side, px, q, typ, 0) for t, side, px, q, typ in tape] + \
+           [(t, side, px, q, typ, 1) for t, side, px, q, typ in tape]
+
+    class _Tape2(Strategy):
+        def __init__(self):
+            self.plan = sorted(plan)
+            self.k = 0
+
+        def on_wakeup(self, now):
+            while self.k < len(self.plan) and self.plan[self.k][0] * NS <= now:
+                t, side, px, q, typ, book = self.plan[self.k]
+                self.submit(side, px, q, type=typ, book=book)
+                self.k += 1
+            return int(self.plan[self.k][0] * NS) if self.k < len(self.plan) else None
+
+    class _Bids(Strategy):
+        def on_wakeup(self, now):
+            for px, q in perp_bids:
+                self.submit(C.BUY, px, q, book=1)
+
+    eng = RiskEngineSpec(venue="EX", quote="USDT",
+                         assets=(MarginAssetSpec(asset="ALT", haircut=0.8, policy="last"),
+                                 MarginAssetSpec(asset="USDT", loan_mm=0.05, cash=True)),
+                         perps=(MarginPerpSpec(contract="ALT-PERP", underlying="ALT", tiers=(0.05, 0.025),
+                                               funding_interval_s=funding_interval_s),),
+                         cadence_s=1.0, slice_frac=0.25, fee_rate=0.005, insurance_fund=fund,
+                         lat_order_ns=1_000, lat_md_ns=1_000)
+    return ScenarioSpec(
+        assets=(AssetSpec(name="USDT", atom=Decimal("1e-8")), AssetSpec(name="ALT", atom=Decimal("1e-8")),
+                AssetSpec(name="ALT-PERP", atom=Decimal("1e-8"))),
+        venues=(VenueSpec(name="EX"),),
+        books=(BookSpec(venue="EX", base="ALT", quote="USDT", tick=Decimal("0.0001"), lot=Decimal(1)),
+               BookSpec(venue="EX", base="ALT-PERP", quote="USDT", tick=Decimal("0.0001"), lot=Decimal(1),
+                        reference="ALT")),
+        agents=(AgentSpec(kind=L.KIND_PYTHON, strategy=_Tape2,
+                          balances={"USDT": 10**6, "ALT": 10**6, "ALT-PERP": 10**6}, lat_order_ns=1_000,
+                          lat_md_ns=1_000, first_wake_s=(0.0, 0.0)),
+                AgentSpec(kind=L.KIND_PYTHON, strategy=_Counter, margin_venue="EX",
+                          balances={"ALT-PERP": 1000, "USDT": -900}, credit={"USDT": 2000},
+                          entry={"ALT-PERP": 1.0}, lat_order_ns=1_000, lat_md_ns=1_000, first_wake_s=(0.5, 0.5)),
+                AgentSpec(kind=L.KIND_PYTHON, strategy=_Counter, margin_venue="EX",
+                          balances={"ALT-PERP": -1000, "USDT": 11_000}, credit={"ALT-PERP": 1000},
+                          entry={"ALT-PERP": 1.0}, lat_order_ns=1_000, lat_md_ns=1_000, first_wake_s=(0.5, 0.5)),
+                AgentSpec(kind=L.KIND_PYTHON, strategy=_Bids, balances={"USDT": 10**6}, lat_order_ns=1_000,
+                          lat_md_ns=1_000, first_wake_s=(0.1, 0.1))),
+        duration_s=duration_s, snapshot_s=1.0, risk_engines=(eng,))
+
+
+def test_perp_long_valued_at_mark_and_liquidated_into_the_perp_book():
+    # mark 0.92: equity -900 + 920 = 20, MM 2.5% x 920 = 23 -> ratio 0.8696 < 1: takeover;
+    # the first slice sells 250 contracts into the perp bids at 0.9100 / 0.9090
+    sim = Simulation(_perp_spec([(0.5, 10_000), (5.0, 9_200)], perp_bids=((9100, 200), (9090, 1000))), seed=0)
+    res = sim.run()
+    eng = sim.risk_engines["EX"]
+    ev = eng.event_table()
+    take = ev[ev["kind"] == RE.EV_TAKEOVER]
+    assert len(take) == 1 and take["account"][0] == 1
+    assert abs(take["ratio_before"][0] - 20 / 23) < 1e-9
+    sl = ev[ev["kind"] == RE.EV_SLICE]
+    assert sl["item"][0] == RE.ITEM_PERP and sl["qty"][0] == 250 and sl["filled"][0] == 250
+    assert sl["notional"][0] == (200 * 9100 + 50 * 9090) * 10**4
+    st = eng.state_table()
+    first = st[(st["account"] == 1)][0]
+    assert abs(first["ratio"] - 100 / 25) < 1e-9          # at mark 1.00: equity 100, MM 25
+    assert abs(first["leverage"] - 10.0) < 1e-9
+    assert (res.conservation_error() == 0).all()
+
+
+def test_perp_bankruptcy_goes_to_auto_deleveraging_at_the_bankruptcy_price():
+    # mark 0.85 with no perp bids and an empty fund: net equity -50 < 0, deficit uncovered:
+    # ADL closes the 1000 contracts against the short at 1 - 100 / 1000 = 0.90
+    sim = Simulation(_perp_spec([(0.5, 10_000), (5.0, 8_500)]), seed=0)
+    res = sim.run()
+    ev = sim.risk_engines["EX"].event_table()
+    adl = ev[ev["kind"] == RE.EV_ADL]
+    assert len(adl) == 1 and adl["counterparty"][0] == 2 and adl["qty"][0] == 1000
+    assert abs(adl["price"][0] - 0.90) < 1e-9
+    assert adl["notional"][0] == 900 * 10**8
+    W = sim.W
+    assert W.bal[1, 2] == 0 and W.bal[2, 2] == 0                   # both positions closed
+    assert W.bal[1, 0] == 0                                         # the long lost exactly its margin
+    assert W.bal[2, 0] == (11_000 - 900) * 10**8                    # the short made 100
+    # flat with zero equity: nothing to maintain, the account is handed back
+    assert [RE.EVENT_NAMES[k] for k in ev["kind"]] == ["margin_call", "takeover", "adl", "restored"]
+    assert (res.conservation_error() == 0).all()
+
+
+def test_perp_funding_is_zero_sum_and_longs_pay_when_the_perp_is_rich():
+    # the perp's resting bid above the index (1.0100 vs 1.0000): positive premium, longs pay
+    sim = Simulation(_perp_spec([(0.5, 10_000)], perp_bids=((10_100, 5),), funding_interval_s=10.0,
+                                duration_s=11.0), seed=0)
+    before = sim.W.bal[:, 0].copy()
+    res = sim.run()
+    f = sim.risk_engines["EX"].funding_table()
+    assert len(f) == 1 and f["rate"][0] > 0
+    delta = sim.W.bal[:, 0] - before
+    # premium: best bid 1.0100 over the index 1.0000 (no ask: the index) = 1%;
+    # F = P + clamp(0.01% - P, +-0.05%) = 0.95%
+    assert abs(f["rate"][0] - 0.0095) < 1e-12
+    # each long pays its own rounded amount; the only short (which never trades) receives the total
+    assert delta[1] == -int(np.rint(1000 * 1.0 * f["mark"][0] * f["rate"][0] * 1e8))
+    assert delta[2] == f["paid"][0]
+    assert (res.conservation_error() == 0).all()

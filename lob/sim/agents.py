@@ -60,7 +60,7 @@ def _ref_price(W, a, now, bid, ask, last):
     if last > 0:
         return float(last)
     b = W.ai[a, 0]
-    v = oracle_value(W, W.books[b, L.BK_BASE], now)
+    v = oracle_value(W, W.books[b, L.BK_REF], now)
     if v > 0.0:
         return v
     return float(bid if bid > 0 else ask)
@@ -147,7 +147,7 @@ def decide_value(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
     bid, ask, last = _view(W, a, now)
-    obs = oracle_value(W, W.books[b, L.BK_BASE], now) + W.ap[a, 1] * rng.normal(W.arng, a)
+    obs = oracle_value(W, W.books[b, L.BK_REF], now) + W.ap[a, 1] * rng.normal(W.arng, a)
     est = W.ast[a, 0]
     est = obs if est == 0.0 else est + W.ap[a, 2] * (obs - est)
     W.ast[a, 0] = est

@@ -444,6 +444,8 @@ def _arrive(W, now, r):  # noqa: C901
         W.bal[seller, quote] += notional - fee_s
         W.bal[seller, base] -= q * lot
         W.bal[W.venues[v, L.V_FEE_ACCT], quote] += fee_b + fee_s
+        W.cost[buyer, base] += notional
+        W.cost[seller, base] -= notional
         # reservations follow the remaining quantity of each order
         rb = idmap.get(W.ordmap, buy_id)
         if rb >= 0:

@@ -101,6 +101,8 @@ BK_QUOTE = 2       # quote asset index
 BK_SCALE = 3       # quote atoms per (tick x lot)
 BK_LOT = 4         # base atoms per lot
 BK_TAPE_HEAD = 5   # next write position in the tape ring
+BK_REF = 6         # the asset whose fundamental (oracle) the book's agents read: its base,
+                   # or the underlying of a perpetual
 N_BOOK_I = 8
 
 # ---- venues ---------------------------------------------------------------

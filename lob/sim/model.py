@@ -53,6 +53,8 @@ class BookSpec:
     quote: str
     tick: Decimal
     lot: Decimal
+    reference: str | None = None     # the asset whose fundamental its agents read (default: base);
+                                     # a perpetual names its underlying
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +69,8 @@ class AgentSpec:
     iparams: tuple = ()
     balances: dict = field(default_factory=dict)   # asset -> units per agent (Decimal-able)
     credit: dict = field(default_factory=dict)     # asset -> units each agent may borrow (margin loan line)
+    entry: dict = field(default_factory=dict)      # asset -> opening price (quote units per unit) of the
+                                                    # opening balance: its cost basis (W.cost)
     lat_order_ns: int = 1_000_000
     lat_order_jitter: float = 0.0                   # lognormal sigma
     lat_md_ns: int = 1_000_000
@@ -206,6 +210,9 @@ class Simulation:
                 raise ValueError(f"book {i} ({b.base}/{b.quote}): tick x lot must be whole {quote.name} atoms "
                                  f"and lot whole {base.name} atoms")
             W.books[i, :5] = (venue_ix[b.venue], asset_ix[b.base], asset_ix[b.quote], int(scale), int(lot_atoms))
+            if b.reference is not None and b.reference not in asset_ix:
+                raise ValueError(f"book {i} ({b.base}/{b.quote}): unknown reference asset {b.reference!r}")
+            W.books[i, L.BK_REF] = asset_ix[b.reference if b.reference is not None else b.base]
         # oracles
         for i, a in enumerate(spec.assets):
             if a.fundamental is not None:
@@ -238,6 +245,14 @@ class Simulation:
                 for asset, units in p.balances.items():
                     atoms = Decimal(str(units)) / spec.assets[asset_ix[asset]].atom
                     W.bal[a, asset_ix[asset]] = int(atoms)
+                for asset, px in p.entry.items():
+                    if asset not in asset_ix:
+                        raise ValueError(f"agent population {p.kind}: entry price of unknown asset {asset!r}")
+                    units = Decimal(str(p.balances.get(asset, 0)))
+                    quote = next((bk.quote for bk in spec.books if bk.base == asset), None)
+                    if quote is None:
+                        raise ValueError(f"agent population {p.kind}: entry price of {asset!r}, which no book trades")
+                    W.cost[a, asset_ix[asset]] = int(units * Decimal(str(px)) / spec.assets[asset_ix[quote]].atom)
                 for asset, units in p.credit.items():
                     if asset not in asset_ix:
                         raise ValueError(f"agent population {p.kind}: credit in unknown asset {asset!r}")

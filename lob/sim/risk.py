@@ -87,6 +87,25 @@ class MarginAssetSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class MarginPerpSpec:
+    """A linear perpetual on the venue: a book ``contract``/quote whose base
+    asset ``contract`` is one unit of exposure to ``underlying`` per unit
+    (a long holds a positive balance, a short a negative one within its
+    credit line; the cash side of every trade is the quote).  ``tiers``:
+    ``(im, mm)`` rates or ``((upper_usd_notional, im, mm), ...)`` brackets.
+    The mark price is Binance's (median of the funding-adjusted index, index
+    plus the moving basis, last), the index the underlying's ``index``
+    price; funding is paid every ``funding_interval_s`` from the premium of
+    the perp's best bid / ask over the index, sampled every risk cycle."""
+    contract: str
+    underlying: str
+    tiers: tuple = (0.02, 0.01)
+    funding_interval_s: float = 8 * 3600.0
+    basis_window: int = 30
+    funding_cap: float = float("inf")
+
+
+@dataclass(frozen=True, kw_only=True)
 class RiskEngineSpec:
     """A venue's risk engine.  Times in s, ratios as Binance's uniMMR
     (adjusted equity / maintenance margin), ``fee_rate`` a fraction of the
@@ -94,6 +113,7 @@ class RiskEngineSpec:
     venue: str
     quote: str
     assets: tuple = ()                    # MarginAssetSpec per asset it accepts (others count 0)
+    perps: tuple = ()                     # MarginPerpSpec per perpetual it lists
     cadence_s: float = 1.0
     takeover_ratio: float = 1.0
     target_ratio: float = 1.2
@@ -181,7 +201,32 @@ class RiskEngine(Strategy):
                 assets.append(U.AssetSpec(name=a.name, atoms_per_unit=int(apu), lot_atoms=lot,
                                           haircut=m.haircut, loan_im=m.loan_im, loan_mm=m.loan_mm,
                                           policy=POLICIES[m.policy], cash=m.cash))
-        self.cfg = U.build_config(assets, quote=self.q)
+        # perpetuals: contract assets count through the perp columns, not as spot
+        self.perp_c = np.array([sim.asset_ix[p.contract] for p in sp.perps], np.int64)
+        self.perp_u = np.array([sim.asset_ix[p.underlying] for p in sp.perps], np.int64)
+        self.perp_book = np.array([self.book_of[c] for c in self.perp_c], np.int64)
+        for p, b in zip(sp.perps, self.perp_book):
+            if b < 0:
+                raise ValueError(f"risk engine {sp.venue!r}: perpetual {p.contract!r} has no book "
+                                 f"{p.contract}/{sp.quote} on the venue")
+        self.perp_lot = np.array([int(W.books[b, L.BK_LOT]) for b in self.perp_book], np.int64)
+        pspecs = []
+        for j, p in enumerate(sp.perps):
+            apu_c = int(1 / spec.assets[self.perp_c[j]].atom)
+            pspecs.append(U.PerpSpec(name=p.contract, contract_size=self.perp_lot[j] / apu_c, tiers=p.tiers))
+        self.cfg = U.build_config(assets, perps=pspecs, quote=self.q)
+        n_p = len(sp.perps)
+        if n_p:
+            from ..margin.perps import MarkPriceState
+            ivals = {p.funding_interval_s for p in sp.perps}
+            if len(ivals) != 1:
+                raise ValueError(f"risk engine {sp.venue!r}: perpetuals must share one funding_interval_s")
+            self.funding_interval = int(ivals.pop() * 1e9)
+            self.marks_state = MarkPriceState(n_p, window=sp.perps[0].basis_window,
+                                              cap=sp.perps[0].funding_cap,
+                                              interval_s=self.funding_interval / 1e9)
+            self.next_funding = self.funding_interval
+        self.funding: list = []             # (ts, perp, rate, mark, total paid in quote atoms)
         self.oracle_usd = np.full(n_a, np.nan)
         for i, a in enumerate(spec.assets):
             m = by_asset.get(a.name)
@@ -209,9 +254,7 @@ class RiskEngine(Strategy):
         self._prices = U.price_matrix(n_a)
         self._known = U.price_matrix(n_a)
         self._out = np.empty((len(rows), U.N_V))
-        self._mark = np.zeros(0)
-        self._pos = np.zeros((len(rows), 0), np.int64)
-        self._pos1 = np.zeros(0, np.int64)
+        self._mark = np.zeros(n_p)
 
     def on_start(self):
         pass
@@ -267,7 +310,66 @@ class RiskEngine(Strategy):
                     prev = self._known[a, s]
                     P[a, s] = prev if prev == prev else (mid if mid == mid else (last if last == last else o))
             self._known[a] = P[a]
+        for c in self.perp_c.tolist():
+            P[c, :] = 0.0                  # contracts are valued through the perp columns (mark)
         return P
+
+    def _perps(self, now: int) -> None:
+        """Marks (quote units per unit), premium and basis samples, funding."""
+        if not len(self.perp_c):
+            return
+        W = self._sim.W
+        n_p = len(self.perp_c)
+        index = np.array([self._known[u, U.SRC_INDEX] for u in self.perp_u.tolist()])
+        mid = np.empty(n_p)
+        last = np.empty(n_p)
+        bid = np.empty(n_p)
+        ask = np.empty(n_p)
+        for j, b in enumerate(self.perp_book.tolist()):
+            mid[j], last[j] = self._mid_usd(b)
+            bb = EQ.best_price(W.arena, b, C.BUY)
+            aa = EQ.best_price(W.arena, b, C.SELL)
+            bid[j] = bb * self.tick_usd[b] if bb > 0 else index[j]
+            ask[j] = aa * self.tick_usd[b] if aa > 0 else index[j]
+            if not mid[j] == mid[j]:
+                mid[j] = index[j]
+            if not last[j] > 0:
+                last[j] = mid[j]
+        ms = self.marks_state
+        ms.sample_basis(mid, index)
+        ms.sample_premium(bid, ask, index)
+        self._mark = np.ascontiguousarray(ms.mark(index, last, (self.next_funding - now) / 1e9), float)
+        if now >= self.next_funding:
+            from ..margin.perps import settle_funding
+            rates = ms.close_interval()
+            pos_all = self._pos_all()
+            pay = np.zeros(W.bal.shape[0], np.int64)
+            for m in range(n_p):
+                total = settle_funding(self.cfg, pos_all, W.bal, m, float(rates[m]), float(self._mark[m]), pay)
+                self.funding.append((now, m, float(rates[m]), float(self._mark[m]), int(total)))
+            self.next_funding += self.funding_interval
+
+    def _pos_all(self, rows=None) -> np.ndarray:
+        """Signed contracts ``[account, perp]`` (all accounts, or ``rows``)."""
+        W = self._sim.W
+        bal = W.bal if rows is None else W.bal[rows]
+        return np.ascontiguousarray(bal[:, self.perp_c] // self.perp_lot)
+
+    def _spot(self, rows) -> np.ndarray:
+        """Balances of ``rows`` as the margin model sees them: contract
+        columns zeroed (positions count through the perp columns) and the
+        quote paid for contracts (``World.cost``) added back to the quote
+        balance, so a perp long's cash outlay is its entry cost, not a loan."""
+        W = self._sim.W
+        b = np.array(W.bal[rows], dtype=np.int64, copy=True)     # never a view of the live balances
+        if len(self.perp_c):
+            b[..., self.q] += W.cost[rows][..., self.perp_c].sum(axis=-1)
+            b[..., self.perp_c] = 0
+        return b
+
+    def _cost(self, rows) -> np.ndarray:
+        """Perp entry costs ``[row, perp]`` in quote atoms (``World.cost``)."""
+        return np.ascontiguousarray(self._sim.W.cost[rows][..., self.perp_c])
 
     def _score(self):
         """Liquidity of each asset: USD bid depth within 2% of the mid."""
@@ -279,14 +381,18 @@ class RiskEngine(Strategy):
             if b >= 0:
                 bid_lots, _ = EQ.depth_within(W.arena, b, 200)
                 s[a] = bid_lots * W.books[b, L.BK_LOT] / self.cfg.atoms_per_unit[a] * self._prices[a, U.SRC_MID]
+        for j, b in enumerate(self.perp_book.tolist()):
+            bid_lots, _ = EQ.depth_within(W.arena, b, 200)
+            s[self.perp_c[j]] = bid_lots * self.cfg.contract_size[j] * self._mark[j]
         return s
 
     # ------------------------------------------------------------ the cycle
     def on_wakeup(self, now):
         sim, W = self._sim, self._sim.W
         P = self.prices(now)
-        bal = W.bal[self.accts]
-        out = U.value_accounts(self.cfg, P, self._mark, bal, self._pos, self._pos, self._out)
+        self._perps(now)
+        out = U.value_accounts(self.cfg, P, self._mark, self._spot(self.accts), self._pos_all(self.accts),
+                               self._cost(self.accts), self._out)
         # an asset with no price at all yet (no trade, no quote, no oracle)
         # makes its holders' ratios NaN: they are not judged until it has one
         score = None
@@ -335,10 +441,12 @@ class RiskEngine(Strategy):
 
     def _slice(self, acct, now, score):
         sim, W = self._sim, self._sim.W
-        bal = np.ascontiguousarray(W.bal[acct])
+        bal = self._spot(acct)
+        pos = self._pos_all([acct])[0]
+        pscore = np.array([score[c] for c in self.perp_c.tolist()]) if len(self.perp_c) else np.zeros(0)
         act, item, idx, side, qty, lim, ratio, net = RE.next_slice(
-            self.cfg, self.rp, self._prices, self._mark, bal, self._pos1, self._pos1,
-            int(W.bal[self.fund_acct, self.q]), score, np.zeros(0), self._ref[acct], self._step[acct], True)
+            self.cfg, self.rp, self._prices, self._mark, bal, pos, self._cost(acct),
+            int(W.bal[self.fund_acct, self.q]), score, pscore, self._ref[acct], self._step[acct], True)
         if act == RE.ACT_DONE:
             self.status[acct] = 0
             self._called.discard(acct)
@@ -358,12 +466,19 @@ class RiskEngine(Strategy):
             self._event(RE.EV_BANKRUPT if act == RE.ACT_BANKRUPT else RE.EV_EMPTY, acct, now, qty=uncovered,
                         fund_delta=-paid, ratio_before=ratio, equity_before=net)
             return
-        if act != RE.ACT_SLICE or item != RE.ITEM_ASSET:
+        if act == RE.ACT_ADL:
+            self._adl(acct, now, int(idx), int(qty), float(lim), ratio, net)
             return
-        b = int(self.book_of[idx])
-        if b < 0:
+        if act != RE.ACT_SLICE:
             return
-        lots = int(qty) // int(W.books[b, L.BK_LOT])
+        if item == RE.ITEM_PERP:
+            b = int(self.perp_book[idx])
+            lots = int(qty)                    # one contract is one lot of the perp book
+        else:
+            b = int(self.book_of[idx])
+            if b < 0:
+                return
+            lots = int(qty) // int(W.books[b, L.BK_LOT])
         if lots <= 0:
             return
         if lim == lim:
@@ -375,8 +490,44 @@ class RiskEngine(Strategy):
         self._open_slice[acct] = oid
         self._slice_of[oid] = [acct, len(self.events)]
         self._step[acct] += 1
-        self._event(RE.EV_SLICE, acct, now, item=RE.ITEM_ASSET, index=idx, side=side, qty=int(qty),
+        self._event(RE.EV_SLICE, acct, now, item=item, index=idx, side=side, qty=int(qty),
                     limit=lim, ratio_before=ratio, equity_before=net)
+
+    def _adl(self, acct, now, m, qty, price, ratio, net):
+        """Auto-deleveraging: close ``qty`` contracts of the bankrupt account's
+        perp ``m`` at the bankruptcy ``price`` against the opposite positions
+        ranked by :func:`lob.margin.risk_engine.adl_ranking` (profit x
+        leverage first; PnL from the accounts' cost basis ``World.cost``)."""
+        W = self._sim.W
+        n_acc = W.bal.shape[0]
+        rows_all = np.arange(n_acc)
+        pos_all = self._pos_all()
+        cost_all = np.ascontiguousarray(W.cost[:, self.perp_c])
+        out = np.empty((n_acc, U.N_V))
+        U.value_accounts(self.cfg, self._prices, self._mark, self._spot(rows_all), pos_all, cost_all, out)
+        pq = 1.0
+        rows, ks = RE.adl_plan(self.cfg, pos_all, cost_all, out[:, U.V_NET], self._mark, pq, m, acct, qty)
+        c = int(self.perp_c[m])
+        lot = int(self.perp_lot[m])
+        apu_q = int(self.cfg.atoms_per_unit[self.q])
+        cs = float(self.cfg.contract_size[m])
+        long_bankrupt = pos_all[acct, m] > 0
+        for r, k in zip(rows.tolist(), ks.tolist()):
+            if k <= 0:
+                continue
+            n = int(np.rint(k * cs * price * apu_q))
+            buyer, seller = (r, acct) if long_bankrupt else (acct, r)
+            W.bal[buyer, c] += k * lot
+            W.bal[seller, c] -= k * lot
+            W.bal[buyer, self.q] -= n
+            W.bal[seller, self.q] += n
+            W.cost[buyer, c] += n
+            W.cost[seller, c] -= n
+            self._event(RE.EV_ADL, acct, now, item=RE.ITEM_PERP, index=m, side=C.SELL if long_bankrupt else C.BUY,
+                        qty=k, filled=k, price=price, notional=n, counterparty=r, ratio_before=ratio,
+                        equity_before=net)
+        if self._pos_all([acct])[0, m] != 0:
+            self._event(RE.EV_STALLED, acct, now, item=RE.ITEM_PERP, index=m, qty=int(self._pos_all([acct])[0, m]))
 
     # ------------------------------------------------------------ fills and order events
     def _on_fill_row(self, row, is_taker):
@@ -390,11 +541,12 @@ class RiskEngine(Strategy):
         qty = int(row[7])
         notional = int(row[6]) * qty * int(W.books[b, L.BK_SCALE])
         ev = self.events[k]
-        ev["filled"] += qty * int(W.books[b, L.BK_LOT])
+        perp = ev["item"] == RE.ITEM_PERP
+        ev["filled"] += qty if perp else qty * int(W.books[b, L.BK_LOT])
         ev["notional"] += notional
         # the liquidation fee, capped at the account's remaining net equity
-        v = U.value_one(self.cfg, self._prices, self._mark, np.ascontiguousarray(W.bal[acct]), self._pos1,
-                        self._pos1)
+        v = U.value_one(self.cfg, self._prices, self._mark, self._spot(acct), self._pos_all([acct])[0],
+                        self._cost(acct))
         cap = int(np.floor(v[U.V_NET] * self.cfg.atoms_per_unit[self.q])) if v[U.V_NET] > 0 else 0
         fee = max(0, min(int(np.rint(self.rp.fee_rate * notional)), cap))
         W.bal[acct, self.q] -= fee
@@ -404,7 +556,8 @@ class RiskEngine(Strategy):
         ev["ratio_after"] = v[U.V_RATIO]
         ev["equity_after"] = v[U.V_NET]
         apu = self.cfg.atoms_per_unit
-        ev["price"] = (ev["notional"] / apu[self.q]) / (ev["filled"] / apu[ev["index"]])
+        units = ev["filled"] * self.cfg.contract_size[ev["index"]] if perp else ev["filled"] / apu[ev["index"]]
+        ev["price"] = (ev["notional"] / apu[self.q]) / units
 
     def _on_event_row(self, row):
         oid = int(row[3])
@@ -427,6 +580,11 @@ class RiskEngine(Strategy):
         for j, r in enumerate(self.events):
             out[j] = r
         return out
+
+    def funding_table(self) -> np.ndarray:
+        """Funding settlements: time (ns), perp index, rate, mark, quote atoms paid."""
+        return np.array(self.funding, dtype=[("ts", np.int64), ("perp", np.int64), ("rate", np.float64),
+                                             ("mark", np.float64), ("paid", np.int64)])
 
     def state_table(self) -> np.ndarray:
         return np.concatenate(self._states) if self._states else np.zeros(0, STATE_DTYPE)

@@ -55,6 +55,8 @@ class World(NamedTuple):
     tape: np.ndarray       # int64[B, TAPE_LEN, N_TAPE]
     bal: np.ndarray        # int64[accounts, assets]
     resv: np.ndarray       # int64[accounts, assets]
+    cost: np.ndarray       # int64[accounts, assets] net quote atoms paid for each asset (buys minus
+                           # sells, plus the opening cost basis): entry prices, perp PnL
     credit: np.ndarray     # int64[accounts, assets] how far below zero a balance may go (a
                            # venue's margin loan line, atoms); 0 = cash only
     ordmap: np.ndarray     # int64[cap, 2] order id -> order-info row
@@ -107,7 +109,7 @@ def empty_world(*, arena: np.ndarray, n_books: int, n_venues: int, n_accounts: i
         books=np.zeros((n_books, L.N_BOOK_I), np.int64), venues=np.zeros((n_venues, L.N_VENUE), np.int64),
         tape=np.zeros((n_books, L.TAPE_LEN, L.N_TAPE), np.int64),
         bal=np.zeros((n_accounts, n_assets), np.int64), resv=np.zeros((n_accounts, n_assets), np.int64),
-        credit=np.zeros((n_accounts, n_assets), np.int64),
+        credit=np.zeros((n_accounts, n_assets), np.int64), cost=np.zeros((n_accounts, n_assets), np.int64),
         ordmap=np.zeros((2 * order_cap, 2), np.int64), oinfo=oinfo,
         agents=np.zeros((n_agents, L.N_AGENT_I), np.int64), ap=np.zeros((n_agents, 16)),
         ai=np.zeros((n_agents, 8), np.int64), ast=np.zeros((n_agents, 16)),
