@@ -214,6 +214,11 @@ def test_cascade_conserves_and_is_deterministic(cascade_base):
     sim, res = cascade_base
     assert (res.conservation_error() == 0).all()
     again = Simulation(_cascade(), seed=1).run()
+    for k in res.logs.keys():
+        a, b = res.logs[k], again.logs[k]
+        n = min(len(a), len(b))
+        bad = np.nonzero(a[:n] != b[:n])[0]
+        assert len(a) == len(b) and not len(bad), (k, len(a), len(b), a[bad[:2]], b[bad[:2]])
     assert again.digest() == res.digest()
     assert again.frame("margin_events").equals(res.frame("margin_events"))
 

@@ -137,6 +137,7 @@ def _snapshot(W, b, now):
     W.logs[s, L.LS_ASKQ] = aq
     off = W.arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
     W.logs[s, L.LS_LAST] = W.arena[off + EY.B_LAST_PX]
+    W.logs[s, L.N_LOGS - 1] = 0          # the pad column: every column of a kept row is written
     if W.clock[L.K_LOGMASK] & L.LOG_SNAPSHOTS:
         W.clock[L.K_NSNAP] = s + 1
     _tape_record(W, b, now)

@@ -406,9 +406,10 @@ class Simulation:
             n = int(W.clock[k])
             if n:
                 # hand the full buffer over as it is (no copy) and give the
-                # kernel a fresh one
+                # kernel a fresh one, zeroed: a column the kernel does not
+                # write must not carry old memory into the logs (and digests)
                 self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
-                self.W = W = W._replace(**{_LOG_FIELD[name]: np.empty_like(arr)})
+                self.W = W = W._replace(**{_LOG_FIELD[name]: np.zeros_like(arr)})
                 W.clock[k] = 0
 
     def _grow(self, what: int):
