@@ -363,3 +363,23 @@ def test_perp_funding_is_zero_sum_and_longs_pay_when_the_perp_is_rich():
     assert delta[1] == -int(np.rint(1000 * 1.0 * f["mark"][0] * f["rate"][0] * 1e8))
     assert delta[2] == f["paid"][0]
     assert (res.conservation_error() == 0).all()
+
+
+def test_cascade_with_perpetuals_liquidates_perp_longs_into_the_perp_book():
+    from lob.analysis import crash
+    sim = Simulation(_cascade(n_perp_longs=60, duration_s=600.0), seed=2)
+    res = sim.run()
+    assert (res.conservation_error() == 0).all()
+    me = res.frame("margin_events")
+    perp_slices = me[(me["kind"] == RE.EV_SLICE) & (me["item"] == RE.ITEM_PERP)]
+    assert len(perp_slices) > 10 and perp_slices["filled"].sum() > 0
+    # their fills are sells in the perp book (book 1), taken by the risk engine's agent
+    eng_agent = next(a for a, s in sim.strategies.items() if s is sim.risk_engines["EX"])
+    f = res.fills
+    liq = f[(f["taker_agent"] == eng_agent) & (f["book"] == 1)]
+    assert len(liq) > 0 and (liq["taker_side"] == C.SELL).mean() > 0.9
+    w = crash.wicks(res, 120.0).set_index("symbol")
+    assert w.loc["ALT-PERP/USDT", "wick"] > 0.3
+    # the perp longs' leverage rose passively before their takeovers
+    acc = crash.passive_leverage(res)
+    assert (acc["leverage_max"] > acc["leverage_start"]).mean() > 0.8

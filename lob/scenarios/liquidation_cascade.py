@@ -22,6 +22,14 @@ risk engine takes accounts over and sells their ALT into the book, market
 makers pull bids, and the price overshoots the fundamental before value
 traders bring it back.
 
+With ``n_perp_longs > 0`` the venue also lists a perpetual, ALT-PERP
+(book 1): that many leveraged perp longs (leverage lognormal around
+``perp_leverage[0]``, notional lognormal around ``perp_notional[0]`` USDT)
+against ``n_basis`` basis traders (spot long, perp short), with background
+flow on the perp book; their liquidations are market sells in the perp
+book, and bankrupt positions the insurance fund cannot cover go to
+auto-deleveraging.
+
 Counterfactual knobs: ``policy`` (``last`` = the venue's own last trade,
 ``oracle`` = the fundamental, i.e. a redemption/oracle value),
 ``kill_switch`` (False: market makers keep quoting), ``leverage_scale``
@@ -37,7 +45,7 @@ import numpy as np
 from ..core import codes as C
 from ..sim import layout as L
 from ..sim.model import AgentSpec, AssetSpec, BookSpec, ScenarioSpec, VenueSpec
-from ..sim.risk import MarginAssetSpec, RiskEngineSpec
+from ..sim.risk import MarginAssetSpec, MarginPerpSpec, RiskEngineSpec
 from ..sim.strategy import Strategy
 
 OPEN_TICKS = 10_000          # 1.0000 USDT
@@ -76,7 +84,9 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                         n_mm: int = 10, mm_inventory: float = 500_000, mm_leverage: tuple = (1.5, 3.5),
                         kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
                         stink_bid_lots: int = 20_000, haircut: float = 0.8, n_value: int = 50,
-                        n_noise: int = 200, n_momentum: int = 10, n_cash_mm: int = 3, value_size: float = 500.0, value_cap: float = 20.0, params_seed: int = 7) -> ScenarioSpec:
+                        n_noise: int = 200, n_momentum: int = 10, n_cash_mm: int = 3, n_perp_longs: int = 0,
+                        perp_leverage: tuple = (10.0, 0.5), perp_notional: tuple = (5_000.0, 1.0),
+                        n_basis: int = 10, limit_bps: float = 500.0, value_size: float = 500.0, value_cap: float = 20.0, params_seed: int = 7) -> ScenarioSpec:
     """The spec.  ``params_seed`` draws the heterogeneous population
     parameters (leverage, kill-switch thresholds); the run seed drives
     everything that happens."""
@@ -101,8 +111,9 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                   first_wake_s=(0.0, 30.0), list_cap=8),
         AgentSpec(kind=L.KIND_MOMENTUM, count=n_momentum, params=(2.0, 5.0, 30.0, 300.0, 30.0), balances=cash,
                   lat_order_ns=2_000_000, lat_md_ns=2_000_000, first_wake_s=(0.0, 2.0), list_cap=4),
-        # cash market makers (no leverage, no kill switch): wide, small, always there
-        AgentSpec(kind=L.KIND_LADDER_MM, count=n_cash_mm, params=(2.0, 50.0, 100.0, 500.0, 0.0, 0.0, 1e9),
+        # cash market makers (no leverage, no kill switch): wide, small, always there,
+        # skewing their quotes with inventory (0.02 bps per lot, at most 50,000 lots)
+        AgentSpec(kind=L.KIND_LADDER_MM, count=n_cash_mm, params=(2.0, 50.0, 100.0, 500.0, 0.0, 0.02, 50_000.0),
                   iparams=(8,), balances={"USDT": 20_000_000, "ALT": 20_000_000}, lat_order_ns=1_000_000,
                   lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64),
     ]
@@ -110,6 +121,45 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
         agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=lambda: StinkBids(lots=stink_bid_lots),
                                 balances={"USDT": 50_000_000}, lat_order_ns=10_000_000, lat_md_ns=10_000_000,
                                 first_wake_s=(1.0, 1.0)))
+    # the perpetual ALT-PERP (book 1, read against the ALT fundamental): background flow
+    # that may go short within a credit line (not watched by the risk engine)
+    if n_perp_longs:
+        pcash = {"USDT": 5_000_000}
+        pcredit = {"ALT-PERP": 5_000_000}
+        agents += [
+            AgentSpec(kind=L.KIND_ZI, count=1, book=1, params=(4.0, 0.2, 0.02, 100.0, 0.7, 300.0),
+                      balances={"USDT": 10**9}, credit={"ALT-PERP": 10**9}, lat_order_ns=500_000,
+                      lat_md_ns=500_000, first_wake_s=(0.0, 0.1), list_cap=16384),
+            AgentSpec(kind=L.KIND_NOISE, count=max(1, n_noise // 2), book=1, params=(20.0, 0.5, 300.0, 20.0),
+                      balances=pcash, credit=pcredit, lat_order_ns=20_000_000, lat_order_jitter=0.5,
+                      lat_md_ns=20_000_000, first_wake_s=(0.0, 20.0), list_cap=4),
+            AgentSpec(kind=L.KIND_VALUE, count=max(1, n_value // 2), book=1,
+                      params=(30.0, 30.0, 0.3, value_size, 30.0, 0.2, value_cap), balances=pcash, credit=pcredit,
+                      lat_order_ns=5_000_000, lat_order_jitter=0.3, lat_md_ns=5_000_000, first_wake_s=(0.0, 30.0),
+                      list_cap=8),
+            AgentSpec(kind=L.KIND_PYTHON, count=1 if stink_bid_lots > 0 else 0, book=1,
+                      strategy=lambda: StinkBids(lots=stink_bid_lots), balances={"USDT": 50_000_000},
+                      lat_order_ns=10_000_000, lat_md_ns=10_000_000, first_wake_s=(1.0, 1.0)),
+            AgentSpec(kind=L.KIND_LADDER_MM, count=n_cash_mm, book=1, params=(2.0, 50.0, 100.0, 500.0, 0.0, 0.02, 50_000.0),
+                      iparams=(8,), balances={"USDT": 20_000_000}, credit={"ALT-PERP": 20_000_000},
+                      lat_order_ns=1_000_000, lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64),
+        ]
+        # leveraged perp longs (10x median): contracts at 1.00 on `margin = notional / leverage`
+        lev = np.clip(perp_leverage[0] * np.exp(perp_leverage[1] * g.standard_normal(n_perp_longs)), 2.0, 50.0)
+        notional = np.round(perp_notional[0] * np.exp(perp_notional[1] * g.standard_normal(n_perp_longs)))
+        for k, lv in zip(notional.tolist(), lev.tolist()):
+            margin = round(k / lv / leverage_scale, 2) if leverage_scale > 0 else k
+            agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=Holder, margin_venue="EX",
+                                    balances={"ALT-PERP": k, "USDT": round(margin - k, 2)}, credit={"USDT": k},
+                                    entry={"ALT-PERP": 1.0}, first_wake_s=(0.0, 0.0), list_cap=4))
+        # basis traders on the other side: spot ALT long, perp short (its sale proceeds in their
+        # USDT), plus 20% cash: delta neutral
+        per = float(np.round(notional.sum() / n_basis))
+        for _ in range(n_basis):
+            agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=Holder, margin_venue="EX",
+                                    balances={"ALT": per, "ALT-PERP": -per, "USDT": round(1.2 * per, 2)},
+                                    credit={"ALT-PERP": per}, entry={"ALT-PERP": 1.0}, first_wake_s=(0.0, 0.0),
+                                    list_cap=4))
     # leveraged longs: ALT worth `size` USDT bought with a loan of size * (1 - 1/leverage)
     for _ in range(n_longs):
         size = float(g.uniform(*long_size))
@@ -141,14 +191,20 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
         venue="EX", quote="USDT",
         assets=(MarginAssetSpec(asset="ALT", haircut=haircut, loan_mm=0.10, loan_im=0.2, policy=policy),
                 MarginAssetSpec(asset="USDT", loan_mm=0.05, loan_im=0.1, cash=True)),
+        perps=(MarginPerpSpec(contract="ALT-PERP", underlying="ALT",
+                              tiers=((50_000, 0.02, 0.01), (250_000, 0.05, 0.025), (float("inf"), 0.10, 0.05))),)
+        if n_perp_longs else (),
         cadence_s=1.0, takeover_ratio=1.0, target_ratio=1.2, call_ratio=1.5, fee_rate=0.005,
-        slice_frac=0.25, limit_bps=-1.0, insurance_fund=1_000_000)
+        slice_frac=0.25, limit_bps=limit_bps, insurance_fund=1_000_000)
     return ScenarioSpec(
         assets=(AssetSpec(name="USDT", atom=Decimal("1e-8")),
                 AssetSpec(name="ALT", atom=Decimal("1e-8"), fundamental=float(OPEN_TICKS), kappa=0.0,
-                          sigma=2.0)),
+                          sigma=2.0),
+                AssetSpec(name="ALT-PERP", atom=Decimal("1e-8")))[:3 if n_perp_longs else 2],
         venues=(VenueSpec(name="EX", maker_ppm=0, taker_ppm=500),),
-        books=(BookSpec(venue="EX", base="ALT", quote="USDT", tick=Decimal("0.0001"), lot=Decimal(1)),),
+        books=(BookSpec(venue="EX", base="ALT", quote="USDT", tick=Decimal("0.0001"), lot=Decimal(1)),
+               BookSpec(venue="EX", base="ALT-PERP", quote="USDT", tick=Decimal("0.0001"), lot=Decimal(1),
+                        reference="ALT"))[:2 if n_perp_longs else 1],
         agents=tuple(agents), duration_s=duration_s, snapshot_s=1.0,
         shocks=((shock_s, "ALT", shock),), risk_engines=(risk_engine,),
     )
