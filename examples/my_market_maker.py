@@ -1,7 +1,8 @@
-"""Write your own market maker in 30 lines and run it through the calm day.
+"""Write your own market maker in 30 lines; run it through the calm day and the crash.
 
 Run:  .venv/bin/python examples/my_market_maker.py
 """
+from lob.analysis.scorecard import scorecards
 from lob.core import codes as C
 from lob.run import run
 from lob.sim.strategy import Strategy
@@ -15,24 +16,23 @@ class SkewedQuoter(Strategy):
     skew = 0.02          # ticks of lean per lot of inventory
 
     def on_start(self):
-        self.start_xyz = self.balance("XYZ")
+        self.start = self.balance(self.base_asset)
 
     def on_wakeup(self, now):
         self.cancel_all()
         bid, ask, _ = self.bbo()                      # as seen one market-data latency ago
         if bid and ask:
-            inventory = float(self.balance("XYZ") - self.start_xyz)
+            inventory = float(self.balance(self.base_asset) - self.start)
             mid = (bid + ask) / 2 - self.skew * inventory
             self.submit(C.BUY, int(mid - self.half_spread), self.size)
             self.submit(C.SELL, int(mid + self.half_spread) + 1, self.size)
         return now + 250_000_000                       # next wake-up, ns
 
-    def on_fill(self, fill):
-        self.fills = getattr(self, "fills", 0) + 1
-
 
 if __name__ == "__main__":
-    res = run("calm-day", seed=7, duration_s=1800.0, python_mm=SkewedQuoter)
-    mm = next(iter(res.sim.strategies.values()))
-    print(f"fills: {getattr(mm, 'fills', 0)}, XYZ: {mm.balance('XYZ') - mm.start_xyz:+}, "
-          f"USD: {mm.balance('USD'):,.2f}, conserved: {not res.conservation_error().any()}")
+    for scenario, kw in (("calm-day", dict(duration_s=1800.0)), ("liquidation-cascade", {})):
+        res = run(scenario, seed=7, python_mm=SkewedQuoter, **kw)
+        mm = next(a for a, s in res.sim.strategies.items() if isinstance(s, SkewedQuoter))
+        card = scorecards(res, [mm]).iloc[0]
+        print(f"{scenario}: fills: {card.fills_maker + card.fills_taker}, PnL: {card.mtm_pnl:,.2f}, "
+              f"time in market: {card.time_in_market:.0%}, conserved: {not res.conservation_error().any()}")

@@ -61,6 +61,16 @@ def main(args) -> int:
         "digest": res.digest(),
     }
     tables = {}
+    from .analysis.scorecard import scorecards
+    cards = scorecards(res)
+    tables["scorecards"] = cards
+    if len(cards):
+        cols = [c for c in ("agent", "fills_maker", "mtm_pnl", "realized_pnl", "inventory_change_lots",
+                            "quoted_half_spread_ticks", "adverse_selection_ticks", "time_in_market",
+                            "time_with_bids", "margin_ratio_min", "takeovers") if c in cards]
+        import pandas as pd
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
+            print("market makers' scorecards:\n" + cards[cols].to_string(index=False), file=sys.stderr)
     if res.sim.risk_engines:
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)

@@ -9,4 +9,4 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_my_market_maker_example_runs():
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "my_market_maker.py")], cwd=ROOT,
                          capture_output=True, text=True, check=True)
-    assert "conserved: True" in out.stdout and "fills:" in out.stdout
+    assert out.stdout.count("conserved: True") == 2 and "liquidation-cascade: fills:" in out.stdout

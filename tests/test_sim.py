@@ -293,3 +293,31 @@ def test_every_log_column_is_written_whatever_the_buffers_held():
     for k in clean.logs.keys():
         assert (clean.logs[k] == dirty.logs[k]).all(), k
     assert clean.digest() == dirty.digest()
+
+
+def test_realized_pnl_by_average_cost_by_hand():
+    from lob.analysis.scorecard import realized_pnl
+    # buy 10 @ 100, buy 10 @ 110 (avg 105), sell 15 @ 120 (+225), sell 10 @ 100 (closes 5 at
+    # a loss of 25, opens -5 @ 100)
+    r, pos, avg = realized_pnl([100, 110, 120, 100], [10, 10, 15, 10], [True, True, False, False])
+    assert r == 225 - 25 and pos == -5 and avg == 100
+    # ... and buying the short back at 90 realizes 5 x 10
+    r2, pos2, _ = realized_pnl([100, 110, 120, 100, 90], [10, 10, 15, 10, 5], [True, True, False, False, True])
+    assert r2 == r + 50 and pos2 == 0
+
+
+def test_scorecards_table_of_the_market_makers():
+    from lob.analysis.scorecard import scorecards
+    res = Simulation(_small_day(300.0), seed=3).run()
+    cards = scorecards(res)
+    mm = [a for a in range(res.sim.W.agents.shape[0]) if res.sim.W.agents[a, L.A_KIND] == L.KIND_LADDER_MM]
+    assert sorted(cards["agent"]) == mm
+    for _, c in cards.iterrows():
+        assert 0.5 < c["time_in_market"] <= 1.0 and 0.0 <= c["time_with_bids"] <= c["time_in_market"]
+        assert c["mean_resting_lots"] > 0
+        # no fees in the calm day: mark-to-market = realized + open position at the last mid
+        snaps = res.snapshots
+        last_mid = (snaps["bid"][-1] + snaps["ask"][-1]) / 2.0
+        tv = float(res.sim.W.books[0, L.BK_SCALE]) * 1e-8
+        assert abs(c["mtm_pnl"] - (c["realized_pnl"] + c["position_lots"] * (last_mid - c["avg_entry_ticks"]) * tv)) \
+            < 1e-6 * max(1.0, abs(c["mtm_pnl"]))

@@ -94,3 +94,112 @@ def scorecard(result, agent: int, horizon_s: float = 1.0) -> dict:
         "adverse_selection_ticks": float(np.nanmean(adverse)) if len(adverse) else float("nan"),
         "rejected_for_funds": int(len(rejected)),
     }
+
+
+# ---------------------------------------------------------------- many agents, as a table
+def _intervals_union(starts, ends) -> float:
+    """Total length of the union of ``[start, end)`` intervals."""
+    if len(starts) == 0:
+        return 0.0
+    o = np.argsort(starts, kind="stable")
+    s, e = np.asarray(starts)[o], np.asarray(ends)[o]
+    total, cur_s, cur_e = 0, s[0], e[0]
+    for a, b in zip(s[1:], e[1:]):
+        if a > cur_e:
+            total += cur_e - cur_s
+            cur_s, cur_e = a, b
+        elif b > cur_e:
+            cur_e = b
+    return float(total + cur_e - cur_s)
+
+
+def realized_pnl(prices, qtys, buys) -> tuple[float, int, float]:
+    """Average-cost realized PnL of a fill sequence (price units x lots), the
+    final position (lots) and its average entry price.  ``buys`` is True
+    where the agent bought.  O(fills)."""
+    pos, avg, realized = 0, 0.0, 0.0
+    for px, q, b in zip(prices, qtys, buys):
+        d = q if b else -q
+        if pos == 0 or (pos > 0) == (d > 0):
+            avg = (avg * abs(pos) + px * q) / (abs(pos) + q)
+            pos += d
+            continue
+        close = min(q, abs(pos))
+        realized += (px - avg) * close * (1 if pos > 0 else -1)
+        pos += d
+        if pos != 0 and (pos > 0) == (d > 0):      # flipped: the rest opens at px
+            avg = px
+        elif pos == 0:
+            avg = 0.0
+    return realized, pos, avg
+
+
+def _quoting_agents(result) -> list:
+    W = result.sim.W
+    sub = result.submissions
+    out = []
+    for a in range(W.agents.shape[0]):
+        kind = int(W.agents[a, L.A_KIND])
+        if kind == L.KIND_LADDER_MM or kind >= 100 or kind == L.KIND_PYTHON:
+            m = (sub["agent"] == a) & (sub["type"] == C.LIMIT)
+            if (sub["side"][m] == C.BUY).any() and (sub["side"][m] == C.SELL).any():
+                out.append(a)
+    return out
+
+
+def scorecards(result, agents=None, horizon_s: float = 1.0):
+    """A DataFrame, one row per agent (default: every agent that quoted both
+    sides with limit orders and is a market-maker kind: ladder, compiled
+    plug-in or Python strategy).  Columns: the :func:`scorecard` figures
+    plus ``realized_pnl`` (average cost, quote units), ``time_in_market``
+    and ``time_with_bids`` (fractions of the run with at least one resting
+    order / bid), ``mean_resting_lots`` (time-weighted, at their size when
+    posted), and, for unified accounts, ``margin_ratio_min``, ``takeovers``,
+    ``liquidated_notional`` (quote units) and ``closed``."""
+    import pandas as pd
+
+    sim = result.sim
+    W = sim.W
+    agents = _quoting_agents(result) if agents is None else list(agents)
+    ev = result.events
+    f = result.fills
+    t_end = float(sim.t_end)
+    me = ms = None
+    if getattr(sim, "risk_engines", None):
+        me = result.frame("margin_events")
+        ms = result.frame("margin_states")
+    rows = []
+    for a in agents:
+        card = scorecard(result, a, horizon_s)
+        book = int(W.agents[a, L.A_BOOK])
+        tick_value = int(W.books[book, L.BK_SCALE]) * float(sim.spec.assets[int(W.books[book, L.BK_QUOTE])].atom)
+        mine = (f["maker_agent"] == a) | (f["taker_agent"] == a)
+        ff = f[mine]
+        buys = np.where(ff["taker_agent"] == a, ff["taker_side"] == C.BUY, ff["taker_side"] == C.SELL)
+        rp, pos, avg = realized_pnl(ff["price"].tolist(), ff["qty"].tolist(), buys.tolist())
+        card["realized_pnl"] = rp * tick_value
+        card["position_lots"] = pos
+        card["avg_entry_ticks"] = avg
+        # resting intervals of its orders, from the order-event log
+        e = ev[ev["agent"] == a]
+        acc = e[e["kind"] == C.EV_ACCEPTED]
+        done = e[(e["kind"] == C.EV_FILLED) | (e["kind"] == C.EV_CANCELLED)]
+        end_of = dict(zip(done["order_id"].tolist(), done["ts"].tolist()))
+        starts = acc["ts"].astype(float)
+        ends = np.array([end_of.get(o, t_end) for o in acc["order_id"].tolist()], float)
+        card["time_in_market"] = _intervals_union(starts, ends) / t_end if t_end else np.nan
+        bid = acc["side"] == C.BUY
+        card["time_with_bids"] = _intervals_union(starts[bid], ends[bid]) / t_end if t_end else np.nan
+        card["mean_resting_lots"] = float((acc["qty"] * (ends - starts)).sum() / t_end) if t_end else np.nan
+        acct = int(W.agents[a, L.A_ACCOUNT])
+        if ms is not None and not ms.empty and acct in set(ms["account"]):
+            mine_s = ms[ms["account"] == acct]
+            mine_e = me[me["account"] == acct]
+            eng = next(iter(sim.risk_engines.values()))
+            apu = float(eng.cfg.atoms_per_unit[eng.q])
+            card["margin_ratio_min"] = float(mine_s["ratio"].min())
+            card["takeovers"] = int((mine_e["kind"] == 2).sum())
+            card["liquidated_notional"] = float(mine_e["notional"].sum()) / apu
+            card["closed"] = bool((mine_s["status"] == 2).any())
+        rows.append(card)
+    return pd.DataFrame(rows)

@@ -30,6 +30,9 @@ flow on the perp book; their liquidations are market sells in the perp
 book, and bankrupt positions the insurance fund cannot cover go to
 auto-deleveraging.
 
+``python_mm`` (a Strategy factory) adds one user market maker on a unified
+account like the built-in ones (``mm_inventory`` ALT against a 2x loan).
+
 Counterfactual knobs: ``policy`` (``last`` = the venue's own last trade,
 ``oracle`` = the fundamental, i.e. a redemption/oracle value),
 ``kill_switch`` (False: market makers keep quoting), ``leverage_scale``
@@ -86,7 +89,7 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                         stink_bid_lots: int = 20_000, haircut: float = 0.8, n_value: int = 50,
                         n_noise: int = 200, n_momentum: int = 10, n_cash_mm: int = 3, n_perp_longs: int = 0,
                         perp_leverage: tuple = (10.0, 0.5), perp_notional: tuple = (5_000.0, 1.0),
-                        n_basis: int = 10, limit_bps: float = 500.0, value_size: float = 500.0, value_cap: float = 20.0, params_seed: int = 7) -> ScenarioSpec:
+                        n_basis: int = 10, python_mm=None, limit_bps: float = 500.0, value_size: float = 500.0, value_cap: float = 20.0, params_seed: int = 7) -> ScenarioSpec:
     """The spec.  ``params_seed`` draws the heterogeneous population
     parameters (leverage, kill-switch thresholds); the run seed drives
     everything that happens."""
@@ -187,6 +190,12 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                                 balances={"ALT": mm_inventory, "USDT": -loan},
                                 credit={"USDT": loan + mm_inventory}, lat_order_ns=1_000_000,
                                 lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64))
+    if python_mm is not None:
+        # the user's market maker: a unified account like the others (2x)
+        loan = round(mm_inventory * 0.5 * leverage_scale, 2)
+        agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=python_mm, margin_venue="EX",
+                                balances={"ALT": mm_inventory, "USDT": -loan}, credit={"USDT": loan + mm_inventory},
+                                lat_order_ns=1_000_000, lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64))
     risk_engine = RiskEngineSpec(
         venue="EX", quote="USDT",
         assets=(MarginAssetSpec(asset="ALT", haircut=haircut, loan_mm=0.10, loan_im=0.2, policy=policy),

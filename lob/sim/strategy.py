@@ -90,6 +90,15 @@ class Strategy:
         acct = int(sim.W.agents[self.agent, L.A_ACCOUNT])
         return Decimal(int(sim.W.bal[acct, i])) * sim.spec.assets[i].atom
 
+    @property
+    def base_asset(self) -> str:
+        """Name of the base asset of the agent's book (what it quotes)."""
+        return self._sim.spec.books[self.book].base
+
+    @property
+    def quote_asset(self) -> str:
+        return self._sim.spec.books[self.book].quote
+
     def margin_ratio(self) -> float:
         """Your unified account's margin ratio (adjusted equity / maintenance
         margin) as the venue's risk engine last computed it; ``inf`` without
