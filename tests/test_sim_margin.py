@@ -383,3 +383,19 @@ def test_cascade_with_perpetuals_liquidates_perp_longs_into_the_perp_book():
     # the perp longs' leverage rose passively before their takeovers
     acc = crash.passive_leverage(res)
     assert (acc["leverage_max"] > acc["leverage_start"]).mean() > 0.8
+
+
+def test_risk_engine_also_revalues_on_a_price_move():
+    # cadence 10 s, but a move of 100 bps re-values within the 0.1 s check: the takeover
+    # follows the 0.7800 print at t = 5 s long before the next cadence tick (t = 10 s)
+    slow = Simulation(_spec(_tape([(0.5, 8000), (5.0, 7800)]), engine_kw=dict(cadence_s=10.0)), seed=0)
+    slow.run()
+    fast = Simulation(_spec(_tape([(0.5, 8000), (5.0, 7800)]),
+                            engine_kw=dict(cadence_s=10.0, move_bps=100.0, check_s=0.1)), seed=0)
+    res = fast.run()
+    t_slow = slow.risk_engines["EX"].event_table()
+    t_fast = fast.risk_engines["EX"].event_table()
+    take_slow = t_slow["ts"][t_slow["kind"] == RE.EV_TAKEOVER][0]
+    take_fast = t_fast["ts"][t_fast["kind"] == RE.EV_TAKEOVER][0]
+    assert take_slow == 10 * NS and 5 * NS < take_fast <= 5.2 * NS
+    assert (res.conservation_error() == 0).all()

@@ -184,7 +184,9 @@ class Simulation:
                 raise ValueError(f"risk engine {r.venue!r}: unknown quote asset {r.quote!r}")
             pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=(lambda r=r: RiskEngine(r)),
                                   balances={r.quote: r.insurance_fund}, lat_order_ns=r.lat_order_ns,
-                                  lat_md_ns=r.lat_md_ns, first_wake_s=(r.cadence_s, r.cadence_s),
+                                  lat_md_ns=r.lat_md_ns,
+                                  first_wake_s=(min(r.cadence_s, r.check_s),) * 2 if r.move_bps != float("inf")
+                                  else (r.cadence_s, r.cadence_s),
                                   list_cap=4096))
         for p in spec.agents:
             if p.margin_venue is not None and p.margin_venue not in venue_ix:

@@ -11,7 +11,9 @@ running :class:`~lob.sim.model.Simulation`:
   per venue (a Python strategy, :class:`RiskEngine`) whose account is the
   venue's **insurance fund**; it watches every agent whose population has
   ``AgentSpec.margin_venue`` set to the venue;
-* every ``cadence_s`` seconds it builds the USD price matrix (per asset, one
+* every ``cadence_s`` seconds -- and, with ``move_bps`` set, as soon as the
+  last price of one of its books has moved that many basis points since the
+  previous valuation (checked every ``check_s``) -- it builds the USD price matrix (per asset, one
   column per source: the venue's last trade, its mid, a short-window average
   of its mid, an index over all venues' mids, an oracle / redemption value)
   and values all its accounts; each asset's ``policy`` picks the column --
@@ -115,6 +117,8 @@ class RiskEngineSpec:
     assets: tuple = ()                    # MarginAssetSpec per asset it accepts (others count 0)
     perps: tuple = ()                     # MarginPerpSpec per perpetual it lists
     cadence_s: float = 1.0
+    move_bps: float = float("inf")       # also re-value when a watched book's last price moved this much
+    check_s: float = 0.1                  # how often prices are checked for such a move (when move_bps is set)
     takeover_ratio: float = 1.0
     target_ratio: float = 1.2
     call_ratio: float = 1.5
@@ -136,6 +140,8 @@ class RiskEngineSpec:
                              f"{sorted(ORDER_POLICIES)}, got {self.order_policy!r}")
         if not self.cadence_s > 0:
             raise ValueError(f"risk engine {self.venue!r}: cadence_s must be > 0 seconds")
+        if not self.check_s > 0:
+            raise ValueError(f"risk engine {self.venue!r}: check_s must be > 0 seconds")
         if not self.target_ratio >= self.takeover_ratio:
             raise ValueError(f"risk engine {self.venue!r}: target_ratio must be >= takeover_ratio")
 
@@ -387,7 +393,34 @@ class RiskEngine(Strategy):
         return s
 
     # ------------------------------------------------------------ the cycle
+    def _lasts(self) -> np.ndarray:
+        W = self._sim.W
+        return np.array([W.arena[W.arena[_H_BOOK_OFF] + b * _N_BOOK + _B_LAST_PX]
+                         for b in self._watch_books], float)
+
     def on_wakeup(self, now):
+        sp = self.spec
+        if sp.move_bps != float("inf"):
+            if not hasattr(self, "_watch_books"):
+                self._watch_books = sorted({int(b) for b in self.book_of.tolist() if b >= 0})
+                self._ref_last = self._lasts()
+                self._last_full = -1 << 62
+            due = now - self._last_full >= int(sp.cadence_s * 1e9)
+            if not due:
+                cur = self._lasts()
+                ok = (self._ref_last > 0) & (cur > 0)
+                moved = np.abs(cur[ok] / self._ref_last[ok] - 1.0) * 1e4
+                due = (bool(len(moved)) and float(moved.max()) >= sp.move_bps) or \
+                    bool(((self._ref_last <= 0) & (cur > 0)).any())      # a first price
+            if due:
+                self._cycle(now)
+                self._last_full = now
+                self._ref_last = self._lasts()
+            return now + int(sp.check_s * 1e9)
+        self._cycle(now)
+        return now + int(sp.cadence_s * 1e9)
+
+    def _cycle(self, now):
         sim, W = self._sim, self._sim.W
         P = self.prices(now)
         self._perps(now)
@@ -423,7 +456,6 @@ class RiskEngine(Strategy):
                 rows[name] = out[:, col]
             rows["status"] = [self.status[a] for a in self.accts.tolist()]
             self._states.append(rows)
-        return now + int(self.spec.cadence_s * 1e9)
 
     def _takeover(self, acct, now, ratio, net):
         sim, W = self._sim, self._sim.W
