@@ -178,7 +178,7 @@ def test_oracle_policy_values_collateral_at_the_redemption_value():
     sim.run()
     ev = sim.risk_engines["EX"].event_table()
     assert len(ev) == 0
-    assert abs(sim.risk_engines["EX"].ratio[2] - (800 - 600) / 30) < 1e-9
+    assert abs(sim.risk_engines["EX"].ratio_of(2) - (800 - 600) / 30) < 1e-9
 
 
 def test_spec_errors_name_the_field():

@@ -155,8 +155,8 @@ class RiskEngine(Strategy):
         self.spec = spec
         self.events: list = []
         self._states: list = []
-        self.ratio: dict[int, float] = {}       # account -> latest margin ratio
-        self.status: dict[int, int] = {}        # account -> 0 normal, 1 taken over, 2 closed
+        # per watched account (row j of ``accts``): latest margin ratio, status
+        # (0 normal, 1 taken over, 2 closed) and whether a margin call is out
 
     # ------------------------------------------------------------ setup
     def _bind(self, sim, agent):
@@ -248,10 +248,10 @@ class RiskEngine(Strategy):
         self.agents_watched = np.array(rows, np.int64)
         self.accts = np.array([int(W.agents[a, L.A_ACCOUNT]) for a in rows], np.int64)
         self.agent_of = {int(W.agents[a, L.A_ACCOUNT]): a for a in rows}
-        for acct in self.accts.tolist():
-            self.status[acct] = 0
-            self.ratio[acct] = np.inf
-        self._called = set()
+        self.row_of = {acct: j for j, acct in enumerate(self.accts.tolist())}
+        self.ratios = np.full(len(rows), np.inf)
+        self.statuses = np.zeros(len(rows), np.int8)
+        self._called = np.zeros(len(rows), bool)
         self._step = {}
         self._ref = {}
         self._open_slice = {}      # account -> order id of its slice in flight
@@ -428,21 +428,23 @@ class RiskEngine(Strategy):
                                self._cost(self.accts), self._out)
         # an asset with no price at all yet (no trade, no quote, no oracle)
         # makes its holders' ratios NaN: they are not judged until it has one
+        # Only the flagged accounts are visited in Python: O(accounts) numpy
+        # work per cycle plus O(calls + takeovers + slices) Python work.
+        r = out[:, U.V_RATIO]
+        self.ratios[:] = r
+        normal = self.statuses == 0
+        calls = np.nonzero(normal & (r < self.rp.call_ratio) & ~self._called)[0]
+        self._called[normal & (r >= self.rp.call_ratio)] = False
+        self._called[calls] = True
+        for j in calls.tolist():
+            self._event(RE.EV_MARGIN_CALL, int(self.accts[j]), now, ratio_before=float(r[j]),
+                        equity_before=out[j, U.V_NET])
+        for j in np.nonzero(normal & (r < self.rp.takeover_ratio))[0].tolist():
+            self._takeover(int(self.accts[j]), now, float(r[j]), out[j, U.V_NET])
         score = None
-        for j, acct in enumerate(self.accts.tolist()):
-            st = self.status[acct]
-            ratio = float(out[j, U.V_RATIO])
-            self.ratio[acct] = ratio
-            if st == 0:
-                if ratio < self.rp.call_ratio and acct not in self._called:
-                    self._called.add(acct)
-                    self._event(RE.EV_MARGIN_CALL, acct, now, ratio_before=ratio, equity_before=out[j, U.V_NET])
-                elif ratio >= self.rp.call_ratio:
-                    self._called.discard(acct)
-                if ratio < self.rp.takeover_ratio:
-                    self._takeover(acct, now, ratio, out[j, U.V_NET])
-                    st = 1
-            if st == 1 and acct not in self._open_slice:
+        for j in np.nonzero(self.statuses == 1)[0].tolist():
+            acct = int(self.accts[j])
+            if acct not in self._open_slice:
                 if score is None:
                     score = self._score()
                 self._slice(acct, now, score)
@@ -454,13 +456,13 @@ class RiskEngine(Strategy):
             for name, col in (("equity", U.V_EQUITY), ("net", U.V_NET), ("mm", U.V_MM), ("ratio", U.V_RATIO),
                               ("exposure", U.V_EXPOSURE), ("leverage", U.V_LEVERAGE)):
                 rows[name] = out[:, col]
-            rows["status"] = [self.status[a] for a in self.accts.tolist()]
+            rows["status"] = self.statuses
             self._states.append(rows)
 
     def _takeover(self, acct, now, ratio, net):
         sim, W = self._sim, self._sim.W
         a = self.agent_of[acct]
-        self.status[acct] = 1
+        self.statuses[self.row_of[acct]] = 1
         self._step[acct] = 0
         self._ref[acct] = U.select_prices(self._prices, self.cfg.policy).copy()
         sim.halt(a)
@@ -480,14 +482,14 @@ class RiskEngine(Strategy):
             self.cfg, self.rp, self._prices, self._mark, bal, pos, self._cost(acct),
             int(W.bal[self.fund_acct, self.q]), score, pscore, self._ref[acct], self._step[acct], True)
         if act == RE.ACT_DONE:
-            self.status[acct] = 0
-            self._called.discard(acct)
+            self.statuses[self.row_of[acct]] = 0
+            self._called[self.row_of[acct]] = False
             sim.resume(self.agent_of[acct], now)
             self._event(RE.EV_RESTORED, acct, now, ratio_before=ratio, equity_before=net,
                         ratio_after=ratio, equity_after=net)
             return
         if act in (RE.ACT_EMPTY, RE.ACT_BANKRUPT):
-            self.status[acct] = 2
+            self.statuses[self.row_of[acct]] = 2
             paid = uncovered = 0
             if W.bal[acct, self.q] < 0:
                 deficit = int(-W.bal[acct, self.q])
@@ -606,6 +608,11 @@ class RiskEngine(Strategy):
     # ------------------------------------------------------------ records
     def _event(self, kind, acct, ts, **kw):
         self.events.append(RE.make_event(kind, acct, ts=ts, **kw))
+
+    def ratio_of(self, acct: int) -> float | None:
+        """The latest margin ratio of account ``acct`` (None if not watched)."""
+        j = self.row_of.get(acct)
+        return None if j is None else float(self.ratios[j])
 
     def event_table(self) -> np.ndarray:
         out = np.zeros(len(self.events), RE.MARGIN_EVENT_DTYPE)

@@ -105,7 +105,7 @@ class Strategy:
         a margin account or a loan.  The hook of margin-triggered kill switches."""
         acct = int(self._sim.W.agents[self.agent, L.A_ACCOUNT])
         for eng in getattr(self._sim, "risk_engines", {}).values():
-            r = eng.ratio.get(acct)
+            r = eng.ratio_of(acct)
             if r is not None:
                 return float(r)
         return float("inf")
