@@ -89,7 +89,7 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                         stink_bid_lots: int = 20_000, haircut: float = 0.8, n_value: int = 50,
                         n_noise: int = 200, n_momentum: int = 10, n_cash_mm: int = 3, n_perp_longs: int = 0,
                         perp_leverage: tuple = (10.0, 0.5), perp_notional: tuple = (5_000.0, 1.0),
-                        n_basis: int = 10, python_mm=None, limit_bps: float = 500.0, value_size: float = 500.0, value_cap: float = 20.0, params_seed: int = 7) -> ScenarioSpec:
+                        n_basis: int = 10, python_mm=None, limit_bps: float = 500.0, value_size: float = 500.0, value_cap: float = 20.0, value_wake_s: float = 5.0, params_seed: int = 7) -> ScenarioSpec:
     """The spec.  ``params_seed`` draws the heterogeneous population
     parameters (leverage, kill-switch thresholds); the run seed drives
     everything that happens."""
@@ -109,7 +109,7 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
         AgentSpec(kind=L.KIND_NOISE, count=n_noise, params=(20.0, 0.5, 300.0, 20.0), balances=cash,
                   lat_order_ns=20_000_000, lat_order_jitter=0.5, lat_md_ns=20_000_000,
                   first_wake_s=(0.0, 20.0), list_cap=4),
-        AgentSpec(kind=L.KIND_VALUE, count=n_value, params=(30.0, 30.0, 0.3, value_size, 30.0, 0.2, value_cap),
+        AgentSpec(kind=L.KIND_VALUE, count=n_value, params=(value_wake_s, 30.0, 0.3, value_size, 30.0, 0.2, value_cap),
                   balances=cash, lat_order_ns=5_000_000, lat_order_jitter=0.3, lat_md_ns=5_000_000,
                   first_wake_s=(0.0, 30.0), list_cap=8),
         AgentSpec(kind=L.KIND_MOMENTUM, count=n_momentum, params=(2.0, 5.0, 30.0, 300.0, 30.0), balances=cash,
@@ -137,7 +137,7 @@ def liquidation_cascade(*, duration_s: float = 1800.0, shock_s: float = 300.0, s
                       balances=pcash, credit=pcredit, lat_order_ns=20_000_000, lat_order_jitter=0.5,
                       lat_md_ns=20_000_000, first_wake_s=(0.0, 20.0), list_cap=4),
             AgentSpec(kind=L.KIND_VALUE, count=max(1, n_value // 2), book=1,
-                      params=(30.0, 30.0, 0.3, value_size, 30.0, 0.2, value_cap), balances=pcash, credit=pcredit,
+                      params=(value_wake_s, 30.0, 0.3, value_size, 30.0, 0.2, value_cap), balances=pcash, credit=pcredit,
                       lat_order_ns=5_000_000, lat_order_jitter=0.3, lat_md_ns=5_000_000, first_wake_s=(0.0, 30.0),
                       list_cap=8),
             AgentSpec(kind=L.KIND_PYTHON, count=1 if stink_bid_lots > 0 else 0, book=1,
