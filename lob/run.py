@@ -9,6 +9,7 @@ import time
 SCENARIOS = {
     "calm-day": ("lob.scenarios.calm_day", "calm_day"),
     "liquidation-cascade": ("lob.scenarios.liquidation_cascade", "liquidation_cascade"),
+    "usde-depeg": ("lob.scenarios.usde_depeg", "usde_depeg"),
 }
 
 

@@ -94,6 +94,7 @@ class ScenarioSpec:
     shocks: tuple = ()                              # (time s, asset name or "*", relative move)
     logs: tuple = ("fills", "events", "snapshots", "submissions")   # the logs to keep
     risk_engines: tuple = ()                        # lob.sim.risk.RiskEngineSpec per margin venue
+    chains: tuple = ()                              # lob.sim.chain.ChainSpec per on-chain venue
 
 
 # ---------------------------------------------------------------- results
@@ -188,6 +189,17 @@ class Simulation:
                                   first_wake_s=(min(r.cadence_s, r.check_s),) * 2 if r.move_bps != float("inf")
                                   else (r.cadence_s, r.cadence_s),
                                   list_cap=4096))
+        from .chain import Chain, ChainSeller
+        for c in spec.chains:
+            if c.exchange not in venue_ix:
+                raise ValueError(f"chain {c.name!r}: exchange {c.exchange!r} is not a venue")
+            pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=(lambda c=c: Chain(c)),
+                                  lat_order_ns=1_000_000, lat_md_ns=0, first_wake_s=(c.block_s, c.block_s),
+                                  list_cap=4))
+            if c.alt_book >= 0:
+                pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=c.alt_book,
+                                      strategy=(lambda c=c: ChainSeller(c.alt_book)), lat_order_ns=50_000_000,
+                                      lat_md_ns=50_000_000, first_wake_s=(1.0, 1.0), list_cap=8))
         for p in spec.agents:
             if p.margin_venue is not None and p.margin_venue not in venue_ix:
                 raise ValueError(f"agent population {p.kind}: margin_venue {p.margin_venue!r} is not a venue")
@@ -292,6 +304,13 @@ class Simulation:
         for a, strat in self.strategies.items():
             strat._bind(self, a)
         self.risk_engines = {s.spec.venue: s for s in self.strategies.values() if isinstance(s, RiskEngine)}
+        self.chains = {s.spec.name: s for s in self.strategies.values() if isinstance(s, Chain)}
+        for a, s in self.strategies.items():
+            if isinstance(s, ChainSeller):
+                for ch in self.chains.values():
+                    if ch.spec.alt_book == s.book_ix and getattr(ch, "bot_agent", None) is None:
+                        ch.bot_agent = a
+                        break
 
     @staticmethod
     def _push(W, t, kind, agent):
