@@ -90,6 +90,16 @@ def main(args) -> int:
             "closed": int(acc["closed"].sum()),
             "median_leverage_start": float(acc["leverage_start"].median()),
             "median_leverage_max_before_takeover": float(acc["leverage_max"].median())}
+    for name, ch in getattr(res.sim, "chains", {}).items():
+        liq = ch.liquidation_table()
+        pool = [p for _, p in ch.pool_prices]
+        summary.setdefault("chains", {})[name] = {
+            "pool_usde_low": min(pool) if pool else None, "pool_usde_end": pool[-1] if pool else None,
+            "lending_liquidations": int(len(liq)),
+            "lending_debt_repaid_usd": float(liq["debt_repaid_usd"].sum()),
+            "lending_liquidations_by_collateral": {c: int((liq["collateral"] == c).sum()) for c in set(liq["collateral"])},
+            "loop_unwinds": len(ch.unwinds), "bridge_transfers": len(ch.transfers)}
+        tables[f"{name}_liquidations"] = __import__("pandas").DataFrame(liq)
     print(json.dumps(summary, indent=2))
     if args.out:
         from pathlib import Path

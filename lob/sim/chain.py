@@ -221,7 +221,7 @@ class Chain(Strategy):
         px = W.arena[W.arena[EY.H_BOOK_OFF] + book * EY.N_BOOK + EY.B_LAST_PX]
         if px <= 0:
             from .kernel import tape_asof
-            bid, ask, last = tape_asof(W, book, self.now)
+            bid, ask, last = tape_asof(W, book, self._clock())
             px = last or (bid + ask) // 2 if (bid and ask) else 0
         return float(px) * float(sim.spec.books[book].tick) if px > 0 else default
 
@@ -267,14 +267,15 @@ class Chain(Strategy):
         free = int(W.bal[acct, a] - W.resv[acct, a])
         if atoms <= 0 or atoms > free:
             return 0
-        hour = self.now // (3600 * NS)
+        t = self._clock()
+        hour = t // (3600 * NS)
         used = self._withdrawn.get((acct, hour), 0.0)
         if used + units > self.spec.withdraw_limit_usd:
             return 0
         self._withdrawn[(acct, hour)] = used + units
         W.bal[acct, a] -= atoms
         W.bal[self.custody, a] += atoms
-        self._later(self.now + int(self.spec.withdraw_s * NS), "to_chain", (agent, asset, atoms))
+        self._later(t + int(self.spec.withdraw_s * NS), "to_chain", (agent, asset, atoms))
         return atoms
 
     def deposit(self, agent: int, asset: str, units: float | None = None) -> int:
@@ -287,7 +288,7 @@ class Chain(Strategy):
         if amt <= 0:
             return 0
         self.ledger.transfer(w, HOT, asset, amt)
-        self._later(self.now + int(self.spec.deposit_s * NS), "to_exchange", (agent, asset, amt // UNIT))
+        self._later(self._clock() + int(self.spec.deposit_s * NS), "to_exchange", (agent, asset, amt // UNIT))
         return amt
 
     def swap(self, agent: int, asset_in: str, asset_out: str, units: float | None = None) -> None:
@@ -311,16 +312,20 @@ class Chain(Strategy):
     def loop_of(self, agent: int) -> tuple[float, float]:
         """(USDe collateral, USDC debt) of the agent's loop, tokens."""
         w = self.wallet(agent)
-        s = int(self.now // NS)
+        s = int(self._clock() // NS)
         return (self.lending.collateral_balance(w, "USDe", s) / WAD, self.lending.debt_balance(w, "USDC", s) / WAD)
 
     def whitelist(self, agent: int) -> None:
         self.issuer.whitelist.add(self.wallet(agent))
 
+    def _clock(self) -> int:
+        """The simulation's current time, ns (an agent may call between blocks)."""
+        return int(self._sim.W.clock[L.K_NOW])
+
     def _later(self, t, kind, args):
         self._seq += 1
         heapq.heappush(self._pending, (t, self._seq, kind, args))
-        self.transfers.append((self.now, t, kind, *args))
+        self.transfers.append((self._clock(), t, kind, *args))
 
     # ------------------------------------------------------------ blocks
     def on_wakeup(self, now):
