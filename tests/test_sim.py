@@ -321,3 +321,31 @@ def test_scorecards_table_of_the_market_makers():
         tv = float(res.sim.W.books[0, L.BK_SCALE]) * 1e-8
         assert abs(c["mtm_pnl"] - (c["realized_pnl"] + c["position_lots"] * (last_mid - c["avg_entry_ticks"]) * tv)) \
             < 1e-6 * max(1.0, abs(c["mtm_pnl"]))
+
+
+def test_snapshot_depth_bands_and_sell_slippage_by_hand():
+    # a book with bids 100 lots at 99.00, 200 at 98.50, 1000 at 95.00 (tick 0.01 USD, lot 1) and
+    # one ask of 10 at 101.00: mid 100.00.  Depth within 1%: bids >= 99.00 -> 100; 2%: >= 98.00 -> 300;
+    # 5%: >= 95.00 -> 1300; asks within 1%: <= 101.00 -> 10.
+    # Selling 100,000 USD: 100 x 99 = 9,900, 200 x 98.5 = 19,700, then the 70,400 left at 95 a lot:
+    # 742 lots (the last one partly) -> 70,490; 100,090 USD for 1,042 lots: avg 96.0557 -> 394.43 bps.
+    class _Book(Strategy):
+        def on_wakeup(self, now):
+            for px, q in ((9900, 100), (9850, 200), (9500, 1000)):
+                self.submit(C.BUY, px, q)
+            self.submit(C.SELL, 10100, 10)
+
+    spec = ScenarioSpec(
+        assets=(AssetSpec(name="USD"), AssetSpec(name="XYZ")),
+        venues=(VenueSpec(name="V"),),
+        books=(BookSpec(venue="V", base="XYZ", quote="USD", tick=Decimal("0.01"), lot=Decimal(1)),),
+        agents=(AgentSpec(kind=L.KIND_PYTHON, strategy=_Book, balances={"USD": 10**7, "XYZ": 10**5},
+                          first_wake_s=(0.1, 0.1)),),
+        duration_s=2.0, snapshot_s=1.0)
+    res = Simulation(spec, seed=0).run()
+    row = res.snapshots[-1]
+    assert (row["bid_1pct"], row["ask_1pct"], row["bid_2pct"], row["bid_5pct"], row["bid_10pct"]) == \
+        (100, 10, 300, 1300, 1300)
+    avg = (100 * 9900 + 200 * 9850 + 742 * 9500) / 1042
+    assert row["sell_100k"] == int((10000 - avg) / 10000 * 1e6)
+    assert row["sell_1m"] == -1 and row["sell_10m"] == -1      # 1,300 lots cannot raise 1M USD

@@ -103,6 +103,7 @@ BK_LOT = 4         # base atoms per lot
 BK_TAPE_HEAD = 5   # next write position in the tape ring
 BK_REF = 6         # the asset whose fundamental (oracle) the book's agents read: its base,
                    # or the underlying of a perpetual
+BK_QUOTE_APU = 7   # quote atoms per whole quote unit (for notionals in quote units)
 N_BOOK_I = 8
 
 # ---- venues ---------------------------------------------------------------
@@ -141,7 +142,13 @@ LS_BIDQ = 3
 LS_ASK = 4
 LS_ASKQ = 5
 LS_LAST = 6
-N_LOGS = 8
+LS_PAD = 7
+LS_DEPTH = 8       # 8 columns: lots within 1%, 2%, 5%, 10% of the mid, (bid, ask) for each band
+DEPTH_BPS = (100, 200, 500, 1000)
+LS_SELL = 16       # 3 columns: slippage of a market sell of SELL_NOTIONALS quote units into
+                   # the bids, against the mid, in 0.01 bps (-1: the bids cannot fill it)
+SELL_NOTIONALS = (100_000, 1_000_000, 10_000_000)
+N_LOGS = 20
 # submission log: agent, local send time, venue arrival time, message (9)
 LU_AGENT = 0
 LU_SENT = 1
@@ -160,7 +167,9 @@ LOG_FILL_FIELDS = ("ts", "book", "maker_id", "taker_id", "maker_account", "taker
                    "taker_side", "maker_agent", "taker_agent", "maker_local_ts", "taker_local_ts")
 LOG_EVENT_FIELDS = ("ts", "kind", "book", "order_id", "account", "side", "price", "qty", "reason",
                     "agent", "local_ts")
-LOG_SNAP_FIELDS = ("ts", "book", "bid", "bid_qty", "ask", "ask_qty", "last", "pad")
+LOG_SNAP_FIELDS = ("ts", "book", "bid", "bid_qty", "ask", "ask_qty", "last", "pad",
+                   "bid_1pct", "ask_1pct", "bid_2pct", "ask_2pct", "bid_5pct", "ask_5pct", "bid_10pct", "ask_10pct",
+                   "sell_100k", "sell_1m", "sell_10m", "pad2")
 LOG_SUB_FIELDS = ("agent", "sent_ts", "arrive_ts", "ts", "type", "book", "side", "order_id", "price", "qty",
                   "account", "stp")
 LOG_FILL_DTYPE = np.dtype([(f, np.int64) for f in LOG_FILL_FIELDS])

@@ -9,11 +9,13 @@ wake-ups are dropped.
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from ..core import _layout as EY
 from ..core import _queries as EQ
 from ..core import codes as C
+from ..core._bits import clz64
 from . import heap as H
 from . import layout as L
 from .agents import decide
@@ -125,6 +127,53 @@ def advance(W, t_stop, actions, n_actions):
 
 
 @njit(cache=True, _nrt=False)
+def _sell_costs(W, b, s, bid, ask):
+    """Slippage of market sells of ``L.SELL_NOTIONALS`` quote units into the
+    bids of book ``b`` (one walk from the best bid down), against the mid, in
+    0.01 bps, into log row ``s``; -1 where the bids run out."""
+    orders, levels, chunks, books, ladder, htab = EQ._tables(W.arena)
+    scale = W.books[b, L.BK_SCALE]
+    apu = W.books[b, L.BK_QUOTE_APU]
+    for k in range(3):
+        W.logs[s, L.LS_SELL + k] = -1
+    if bid <= 0 or apu <= 0:
+        return
+    mid = 0.5 * (bid + ask) if ask > 0 else float(bid)
+    k = 0
+    target = L.SELL_NOTIONALS[0] * apu
+    got = 0          # quote atoms
+    lots = 0
+    loff = books[b, EY.B_LOFF + C.BUY]
+    j = loff + books[b, EY.B_NCHK + C.BUY] - 1
+    while j >= loff and k < 3:
+        c = ladder[j, 1]
+        bits = chunks[c, EY.K_BITS]
+        while bits != 0 and k < 3:
+            hb = 63 - clz64(bits)
+            bits &= ~(np.int64(1) << hb)
+            lv = chunks[c, EY.K_LVL + hb]
+            px = levels[lv, EY.L_PRICE]
+            q = levels[lv, EY.L_QTY]
+            while k < 3:
+                need = target - got
+                unit = px * scale
+                take = (need + unit - 1) // unit
+                if take > q:
+                    got += q * unit
+                    lots += q
+                    break
+                got += take * unit
+                lots += take
+                q -= take
+                avg = got / (lots * scale)
+                W.logs[s, L.LS_SELL + k] = int((mid - avg) / mid * 1e6)
+                k += 1
+                if k < 3:
+                    target = (L.SELL_NOTIONALS[1] if k == 1 else L.SELL_NOTIONALS[2]) * apu
+        j -= 1
+
+
+@njit(cache=True, _nrt=False)
 def _snapshot(W, b, now):
     s = W.clock[L.K_NSNAP]
     bid, bq = EQ.best(W.arena, b, C.BUY)
@@ -137,7 +186,13 @@ def _snapshot(W, b, now):
     W.logs[s, L.LS_ASKQ] = aq
     off = W.arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
     W.logs[s, L.LS_LAST] = W.arena[off + EY.B_LAST_PX]
-    W.logs[s, L.N_LOGS - 1] = 0          # the pad column: every column of a kept row is written
+    W.logs[s, L.LS_PAD] = 0              # pad columns: every column of a kept row is written
+    W.logs[s, L.N_LOGS - 1] = 0
+    for k in range(4):
+        db, da = EQ.depth_within(W.arena, b, L.DEPTH_BPS[k])
+        W.logs[s, L.LS_DEPTH + 2 * k] = db
+        W.logs[s, L.LS_DEPTH + 2 * k + 1] = da
+    _sell_costs(W, b, s, bid, ask)
     if W.clock[L.K_LOGMASK] & L.LOG_SNAPSHOTS:
         W.clock[L.K_NSNAP] = s + 1
     _tape_record(W, b, now)

@@ -227,6 +227,8 @@ class Simulation:
             if b.reference is not None and b.reference not in asset_ix:
                 raise ValueError(f"book {i} ({b.base}/{b.quote}): unknown reference asset {b.reference!r}")
             W.books[i, L.BK_REF] = asset_ix[b.reference if b.reference is not None else b.base]
+            apu = 1 / quote.atom
+            W.books[i, L.BK_QUOTE_APU] = int(apu) if apu == int(apu) else 0
         # oracles
         for i, a in enumerate(spec.assets):
             if a.fundamental is not None:
