@@ -130,3 +130,47 @@ def depth_profile(res, book: int, *, every_s: float = 1.0) -> pd.DataFrame:
                              ask=np.where(s["ask"] > 0, ask, np.nan),
                              spread_bps=np.where(ok, (ask - bid) / mid * 1e4, np.nan),
                              last=s["last"] * tick))
+
+
+def stress(res, book: int) -> pd.DataFrame:
+    """Per snapshot (each ``snapshot_s``) of ``book``: time (s), mid and
+    spread (bps), USD depth within 1/2/5/10% of the mid on each side (lots x
+    lot units x mid), and the slippage (bps against the mid) of 100k, 1M and
+    10M USD market sells into the live bids (NaN where the bids cannot
+    absorb it)."""
+    s = res.snapshots
+    s = s[s["book"] == book]
+    tick, _ = _quote_units(res, book)
+    bk = res.sim.spec.books[book]
+    lot = float(bk.lot)
+    ok = (s["bid"] > 0) & (s["ask"] > 0)
+    mid = np.where(ok, 0.5 * (s["bid"] + s["ask"]) * tick, np.nan)
+    out = dict(t_s=s["ts"] / 1e9, mid=mid, spread_bps=np.where(ok, (s["ask"] - s["bid"]) * tick / mid * 1e4, np.nan))
+    for pct in (1, 2, 5, 10):
+        for side in ("bid", "ask"):
+            out[f"{side}_depth_{pct}pct_usd"] = s[f"{side}_{pct}pct"] * lot * mid
+    for name, col in (("sell_100k_bps", "sell_100k"), ("sell_1m_bps", "sell_1m"), ("sell_10m_bps", "sell_10m")):
+        v = s[col].astype(float)
+        out[name] = np.where(v >= 0, v / 100.0, np.nan)
+    return pd.DataFrame(out)
+
+
+def resilience(res, book: int, shock_s: float, *, pre_s: float = 300.0, band: str = "bid_depth_2pct_usd"
+               ) -> dict:
+    """Depth resilience of ``book`` around ``shock_s``: the pre-shock level of
+    ``band`` (median over ``pre_s`` seconds), its minimum after the shock and
+    when, and the seconds after that minimum until it is back to 50% and
+    90% of the pre-shock level (NaN: not within the run)."""
+    st = stress(res, book)
+    pre = st[(st["t_s"] >= shock_s - pre_s) & (st["t_s"] < shock_s)][band].median()
+    post = st[st["t_s"] >= shock_s]
+    if post.empty or not pre > 0:
+        return dict(book=book, pre=pre, low=np.nan, t_low_s=np.nan, back_50_s=np.nan, back_90_s=np.nan)
+    k = int(np.nanargmin(post[band].to_numpy()))
+    t_low = float(post["t_s"].iloc[k])
+    after = post.iloc[k:]
+    out = dict(book=book, pre=float(pre), low=float(post[band].iloc[k]), t_low_s=t_low - shock_s)
+    for frac in (0.5, 0.9):
+        hit = after[after[band] >= frac * pre]
+        out[f"back_{int(frac * 100)}_s"] = float(hit["t_s"].iloc[0] - t_low) if len(hit) else np.nan
+    return out
