@@ -10,6 +10,7 @@ SCENARIOS = {
     "calm-day": ("lob.scenarios.calm_day", "calm_day"),
     "liquidation-cascade": ("lob.scenarios.liquidation_cascade", "liquidation_cascade"),
     "usde-depeg": ("lob.scenarios.usde_depeg", "usde_depeg"),
+    "oct-10-2025": ("lob.scenarios.oct_10_2025", "oct_10_2025"),
 }
 
 

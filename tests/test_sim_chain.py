@@ -147,3 +147,16 @@ def test_usde_depeg_is_deterministic(depeg):
     _, res = depeg
     again = Simulation(scenario_spec("usde-depeg", duration_s=900.0, shock_s=120.0), seed=1).run()
     assert again.digest() == res.digest()
+
+
+def test_whitelisted_arbitrageurs_redeem_at_the_issuer():
+    from lob.run import scenario_spec
+    sim = Simulation(scenario_spec("usde-depeg", duration_s=900.0, shock_s=120.0, arb_redeem=True), seed=1)
+    res = sim.run()
+    ch = next(iter(sim.chains.values()))
+    ch.check()
+    ch.issuer.check()
+    arbs = [a for a, s in sim.strategies.items() if type(s).__name__ == "UsdeArb"]
+    assert all(ch.wallet(a) in ch.issuer.whitelist for a in arbs)
+    assert ch.issuer.burned > 0                                 # USDe redeemed for USDC at 1:1
+    assert (res.conservation_error() == 0).all()

@@ -65,13 +65,14 @@ class StinkBids(Strategy):
     """Resting bids ``depths`` (fractions below the opening price) of
     ``lots`` each, re-posted every ``refresh_s`` seconds once filled."""
 
-    def __init__(self, depths=(0.15, 0.25, 0.35, 0.5, 0.65), lots: int = 20_000, refresh_s: float = 60.0):
-        self.depths, self.lots, self.refresh_s = depths, lots, refresh_s
+    def __init__(self, depths=(0.15, 0.25, 0.35, 0.5, 0.65), lots: int = 20_000, refresh_s: float = 60.0,
+                 open_ticks: int = OPEN_TICKS):
+        self.depths, self.lots, self.refresh_s, self.open_ticks = depths, lots, refresh_s, open_ticks
 
     def on_wakeup(self, now):
         live = {o["price"] for o in self.open_orders().values()}
         for d in self.depths:
-            px = int(OPEN_TICKS * (1.0 - d))
+            px = int(self.open_ticks * (1.0 - d))
             if px not in live and px >= 1:
                 self.submit(C.BUY, px, self.lots)
         return now + int(self.refresh_s * 1e9)

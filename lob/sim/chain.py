@@ -90,6 +90,7 @@ class ChainSpec:
     # the issuer (whitelisted minters / redeemers)
     redeem_delay_s: float = 0.0
     redeem_cap_usd: float = float("inf")          # per hour
+    issuer_reserve_usd: float = 500e6             # USDC the issuer holds to pay redemptions
     # loopers
     n_loopers: int = 100
     looper_capital: tuple = (100_000.0, 1.0)      # lognormal median USD, sigma
@@ -105,6 +106,7 @@ class ChainSpec:
     params_seed: int = 11
     usde_book: int = -1                           # exchange book of USDe/USDT (-1: none)
     alt_book: int = -1                            # exchange book of ALT/USDT (-1: none)
+    alt_asset: str = "ALT"                        # the altcoin used as on-chain collateral (its exchange name)
 
     def __post_init__(self):
         for k in ("usde_oracle", "alt_oracle"):
@@ -141,8 +143,14 @@ class Chain(Strategy):
         self.custody = int(sim.W.agents[agent, L.A_ACCOUNT])
         self.ledger = Ledger()
         L_ = self.ledger
+        # all USDe comes from the issuer (seeded: the supply that exists at the start), backed
+        # by a USDC reserve it redeems from
+        self.issuer = USDeIssuer(L_, whitelist=(), delay_s=int(sp.redeem_delay_s),
+                                 period_s=3600, redeem_cap=0 if sp.redeem_cap_usd == float("inf")
+                                 else int(sp.redeem_cap_usd * WAD))
+        L_.mint(self.issuer.address, "USDC", int(sp.issuer_reserve_usd * WAD))
         self.pool = StableSwapPool(L_, ("USDe", "USDC"), A=sp.pool_A, fee=sp.pool_fee)
-        L_.mint("lp", "USDe", int(sp.pool_usde * WAD))
+        self.issuer.seed("lp", int(sp.pool_usde * WAD))
         L_.mint("lp", "USDC", int(sp.pool_usdc * WAD))
         self.pool.add_liquidity("lp", [int(sp.pool_usde * WAD), int(sp.pool_usdc * WAD)])
         self.lending = LendingProtocol(L_, "aave")
@@ -154,15 +162,12 @@ class Chain(Strategy):
                                              liquidation_threshold_bps=int(sp.usde_lt * 1e4),
                                              liquidation_bonus_bps=int(sp.usde_bonus * 1e4),
                                              borrowing_enabled=False), orc)
-        self.lending.add_market(MarketConfig("ALT", ltv_bps=int(sp.alt_ltv * 1e4),
+        self.lending.add_market(MarketConfig(sp.alt_asset, ltv_bps=int(sp.alt_ltv * 1e4),
                                              liquidation_threshold_bps=int(sp.alt_lt * 1e4),
                                              liquidation_bonus_bps=int(sp.alt_bonus * 1e4),
                                              borrowing_enabled=False), orc)
         L_.mint("usdc_lender", "USDC", int(sp.usdc_supply * WAD))
         self.lending.supply("usdc_lender", "USDC", int(sp.usdc_supply * WAD), 0)
-        self.issuer = USDeIssuer(L_, whitelist=(), delay_s=int(sp.redeem_delay_s),
-                                 period_s=3600, redeem_cap=0 if sp.redeem_cap_usd == float("inf")
-                                 else int(sp.redeem_cap_usd * WAD))
         self.usdt_usdc = FixedPriceVenue(L_, {"USDT": 1, "USDC": 1}, dealer="stable_desk")
         L_.mint("stable_desk", "USDT", int(1e10 * WAD))
         L_.mint("stable_desk", "USDC", int(1e10 * WAD))
@@ -170,14 +175,17 @@ class Chain(Strategy):
         W = sim.W
         for name, i in sim.asset_ix.items():
             atoms = int(W.bal[:, i].clip(min=0).sum())
-            if atoms and name in ("USDe", "USDC", "USDT", "ALT"):
-                L_.mint(HOT, name, atoms * UNIT)
+            if atoms and name in ("USDe", "USDC", "USDT", self.spec.alt_asset):
+                if name == "USDe":
+                    self.issuer.seed(HOT, atoms * UNIT)
+                else:
+                    L_.mint(HOT, name, atoms * UNIT)
         self.bot_wallet = BOT
         L_.mint(BOT, "USDC", int(sp.bot_capital * WAD))
         # loopers and on-chain ALT borrowers, built at t = 0 at 1:1
         g = np.random.default_rng(sp.params_seed)
         par = self._par = FixedPriceVenue(L_, {"USDe": 1, "USDC": 1}, dealer="par_desk")
-        L_.mint("par_desk", "USDe", int(1e11 * WAD))
+        self.issuer.seed("par_desk", int(1e11 * WAD))
         L_.mint("par_desk", "USDC", int(1e11 * WAD))
         self.loopers = []
         for k in range(sp.n_loopers):
@@ -188,7 +196,7 @@ class Chain(Strategy):
             peg = float(g.uniform(*sp.unwind_usde))
             user = f"looper{k}"
             principal = int(cap * 100) * WAD // 100
-            L_.mint(user, "USDe", principal)
+            self.issuer.seed(user, principal)
             build_loop(self.lending, par, user, principal, now=0, rounds=rounds, ltv_bps=int(ltv * 1e4),
                        collateral_asset="USDe", debt_asset="USDC")
             self.loopers.append(dict(user=user, drawdown=dd, usde=peg, done=False))
@@ -199,14 +207,14 @@ class Chain(Strategy):
             ltv = float(g.uniform(*sp.alt_borrow_ltv))
             user = f"altborrower{k}"
             amount = int(usd / alt0 * 100) * WAD // 100
-            L_.mint(user, "ALT", amount)
-            self.lending.supply(user, "ALT", amount, 0)
+            L_.mint(user, self.spec.alt_asset, amount)
+            self.lending.supply(user, self.spec.alt_asset, amount, 0)
             self.lending.borrow(user, "USDC", int(usd * ltv * 100) * WAD // 100, 0)
             self.alt_borrowers.append(user)
         self.wallets: dict[int, str] = {}         # agent -> its on-chain wallet name
         self._withdrawn: dict = {}
         self._bridge0 = {name: self.ledger.balance(HOT, name) + UNIT * int(W.bal[self.custody, i])
-                         for name, i in sim.asset_ix.items() if name in ("USDe", "USDC", "USDT", "ALT")}
+                         for name, i in sim.asset_ix.items() if name in ("USDe", "USDC", "USDT", self.spec.alt_asset)}
 
     def wallet(self, agent: int) -> str:
         return self.wallets.setdefault(agent, f"agent{agent}")
@@ -250,7 +258,7 @@ class Chain(Strategy):
             if sp.usde_oracle == "pool":
                 return self.pool_price()
             return self._exchange_last(sp.usde_book, default=1.0)
-        if asset == "ALT":
+        if asset == sp.alt_asset:
             return self._exchange_last(sp.alt_book, default=self._alt_px0)
         raise KeyError(asset)
 
@@ -372,7 +380,7 @@ class Chain(Strategy):
         try:
             if kind == "loop":
                 principal = int(a_in * 100) * WAD // 100
-                self.ledger.mint(w, "USDe", principal)
+                self.issuer.seed(w, principal)
                 self._endowed = getattr(self, "_endowed", 0) + principal
                 build_loop(self.lending, self._par, w, principal, now=s, rounds=units, ltv_bps=int(a_out * 1e4),
                            collateral_asset="USDe", debt_asset="USDC")
@@ -404,7 +412,7 @@ class Chain(Strategy):
                     continue
             except (LendingError, ZeroDivisionError):
                 continue
-            for coll in ("USDe", "ALT"):
+            for coll in ("USDe", self.spec.alt_asset):
                 if lend.collateral_balance(u, coll, s) == 0:
                     continue
                 try:
@@ -419,11 +427,11 @@ class Chain(Strategy):
                     self.pool.swap(BOT, "USDe", "USDC", got)        # sold at once on the pool
                 break
         # seized ALT goes to the bot's exchange account, where its agent sells it
-        if self.ledger.balance(BOT, "ALT") >= UNIT and getattr(self, "bot_agent", None) is not None:
-            amt = self.ledger.balance(BOT, "ALT")
+        if self.ledger.balance(BOT, self.spec.alt_asset) >= UNIT and getattr(self, "bot_agent", None) is not None:
+            amt = self.ledger.balance(BOT, self.spec.alt_asset)
             amt -= amt % UNIT
-            self.ledger.transfer(BOT, HOT, "ALT", amt)
-            self._later(now + int(self.spec.deposit_s * NS), "to_exchange", (self.bot_agent, "ALT", amt // UNIT))
+            self.ledger.transfer(BOT, HOT, self.spec.alt_asset, amt)
+            self._later(now + int(self.spec.deposit_s * NS), "to_exchange", (self.bot_agent, self.spec.alt_asset, amt // UNIT))
 
     # ------------------------------------------------------------ records and checks
     def liquidation_table(self) -> np.ndarray:
@@ -435,8 +443,10 @@ class Chain(Strategy):
     def check(self) -> None:
         """Ledger conservation and the bridge identity (see the module docstring)."""
         self.ledger.check()
+        self.issuer.check()
+        assert self.issuer.supply == self.ledger.supply("USDe"), "USDe not minted by the issuer"
         sim, W = self._sim, self._sim.W
-        for asset in ("USDe", "USDC", "USDT", "ALT"):
+        for asset in ("USDe", "USDC", "USDT", self.spec.alt_asset):
             if asset not in sim.asset_ix:
                 continue
             a = sim.asset_ix[asset]

@@ -198,7 +198,7 @@ class Simulation:
                                   list_cap=4))
             if c.alt_book >= 0:
                 pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=c.alt_book,
-                                      strategy=(lambda c=c: ChainSeller(c.alt_book)), lat_order_ns=50_000_000,
+                                      strategy=(lambda c=c: ChainSeller(c.alt_book, asset=c.alt_asset)), lat_order_ns=50_000_000,
                                       lat_md_ns=50_000_000, first_wake_s=(1.0, 1.0), list_cap=8))
         for p in spec.agents:
             if p.margin_venue is not None and p.margin_venue not in venue_ix:
@@ -432,7 +432,7 @@ class Simulation:
                 # kernel a fresh one, zeroed: a column the kernel does not
                 # write must not carry old memory into the logs (and digests)
                 self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
-                self.W = W = W._replace(**{_LOG_FIELD[name]: np.zeros_like(arr)})
+                self.W = W = W._replace(**{_LOG_FIELD[name]: np.zeros(arr.shape, arr.dtype)})
                 W.clock[k] = 0
 
     def _grow(self, what: int):
