@@ -13,6 +13,8 @@ def add_arguments(p) -> None:
     p.add_argument("--duration", type=float, default=None, help="simulated seconds (default: the scenario's)")
     p.add_argument("--out", default=None, help="folder for the logs (.npz) and summary.json")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--logs", action="store_true",
+                   help="also write the raw fills / order events / submissions logs (large) with --out")
 
 
 def main(args) -> int:
@@ -74,8 +76,8 @@ def main(args) -> int:
     if res.sim.risk_engines:
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
-        tables = {"wicks": crash.wicks(res, shock_s), "liquidations": crash.liquidations(res),
-                  "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res)}
+        tables.update({"wicks": crash.wicks(res, shock_s), "liquidations": crash.liquidations(res),
+                       "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res)})
         summary["wicks"] = _records(tables["wicks"])
         summary["liquidations"] = _records(tables["liquidations"])
         mm = tables["market_makers"]
@@ -100,18 +102,23 @@ def main(args) -> int:
             "lending_liquidations_by_collateral": {c: int((liq["collateral"] == c).sum()) for c in set(liq["collateral"])},
             "loop_unwinds": len(ch.unwinds), "bridge_transfers": len(ch.transfers)}
         tables[f"{name}_liquidations"] = __import__("pandas").DataFrame(liq)
+    if args.scenario == "oct-10-2025":
+        from .analysis import crash
+        shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
+        ch = next(iter(res.sim.chains.values()), None)
+        pool_low = min(p for _, p in ch.pool_prices) if ch is not None and ch.pool_prices else None
+        tgt = crash.oct10_targets(res, shock_s, pool_low=pool_low)
+        tables["targets"] = tgt
+        summary["targets"] = _records(tgt)
+        print("targets of the crash replay (issue #7):\n" + tgt.to_string(index=False), file=sys.stderr)
     print(json.dumps(summary, indent=2))
     if args.out:
         from pathlib import Path
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out / "logs.npz", **{k: res.logs[k] for k in res.logs.keys()})
+        _write_tables(res, tables, out, raw=args.logs)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        for name, df in tables.items():
-            df.to_csv(out / f"{name}.csv", index=False)
-        if res.sim.risk_engines:
-            res.frame("margin_events").to_csv(out / "margin_events.csv", index=False)
-            res.frame("margin_states").to_csv(out / "margin_states.csv", index=False)
+        print(f"wrote {out}/ (summary.json and Parquet tables)", file=sys.stderr)
     return 0 if not any(summary["conservation_error_atoms"]) else 1
 
 
@@ -123,3 +130,39 @@ def _records(df):
         out.append({k: (None if isinstance(v, float) and math.isnan(v) else
                         v.item() if hasattr(v, "item") else v) for k, v in r.items()})
     return out
+
+
+def _write_tables(res, tables: dict, out, *, raw: bool) -> None:
+    """Parquet tables of a run in ``out``: the analysis tables, the
+    per-second stress table of every book, the risk engines' events and
+    states, the chains' liquidations; with ``raw`` the fills, order events
+    and submissions too.  Written table by table, each complete or absent."""
+    import pandas as pd
+
+    from .analysis import crash
+
+    def put(name, df):
+        tmp = out / f".{name}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        tmp.replace(out / f"{name}.parquet")
+
+    for name, df in tables.items():
+        put(name, df)
+    parts = []
+    for b, bk in enumerate(res.sim.spec.books):
+        st = crash.stress(res, b)
+        st.insert(0, "symbol", f"{bk.base}/{bk.quote}")
+        st.insert(0, "venue", bk.venue)
+        st.insert(0, "book", b)
+        parts.append(st)
+    if parts:
+        put("stress", pd.concat(parts, ignore_index=True))
+    if res.sim.risk_engines:
+        put("margin_events", res.frame("margin_events"))
+        ms = res.frame("margin_states")
+        if len(ms):
+            put("margin_states", ms)
+    if raw:
+        for name in ("fills", "events", "submissions"):
+            if len(res.logs[name]):
+                put(name, res.frame(name))

@@ -174,3 +174,66 @@ def resilience(res, book: int, shock_s: float, *, pre_s: float = 300.0, band: st
         hit = after[after[band] >= frac * pre]
         out[f"back_{int(frac * 100)}_s"] = float(hit["t_s"].iloc[0] - t_low) if len(hit) else np.nan
     return out
+
+
+# ---------------------------------------------------------------- the crash-replay targets
+def oct10_targets(res, shock_s: float, *, big: str = "BIG", calm: str = "CALM", pool_low: float | None = None
+                  ) -> pd.DataFrame:
+    """The targets of the crash-replay issue beside the measured values of a
+    run of ``oct-10-2025`` (or any run with the same books): one row per
+    target with ``target``, ``measured`` and ``met``.  Altcoins are the books
+    whose base starts with ``ALT``; lows are measured after ``shock_s``.
+    ``pool_low``: the on-chain pool's lowest USDe price (from the chain)."""
+    w = wicks(res, shock_s)
+    w["base"] = w["symbol"].str.split("/").str[0]
+    b = w[w["venue"] == big].set_index("base")
+    c = w[w["venue"] == calm].set_index("base")
+    alts = b[b.index.str.startswith("ALT")]
+    rows = []
+
+    def add(name, target, measured, met):
+        rows.append(dict(target_name=name, target=target, measured=measured, met=bool(met)))
+
+    if "BTC" in b.index:
+        v = b.loc["BTC", "wick"]
+        add("BTC peak to trough on the large exchange", "10-20%", f"{v:.1%}", 0.10 <= v <= 0.20)
+    if "ETH" in b.index:
+        v = b.loc["ETH", "wick"]
+        add("ETH peak to trough", "15-25%", f"{v:.1%}", 0.15 <= v <= 0.25)
+    if len(alts):
+        med = float(alts["wick"].median())
+        share = float((alts["wick"] >= 0.8).mean())
+        add("altcoin wick median", "65-80%", f"{med:.1%}", 0.65 <= med <= 0.80)
+        add("altcoins at 80% or deeper", ">= 25%", f"{share:.0%}", share >= 0.25)
+        t_low = alts["t_low_s"] / 60.0
+        frac = float(((t_low >= 20) & (t_low <= 40)).mean())
+        add("altcoin lows 20-40 min after the shock", "most", f"{frac:.0%} (median {t_low.median():.0f} min)",
+            frac > 0.5)
+        # partial recovery within the hour: the price an hour after the low, against the low and the open
+        f = res.fills
+        rec = []
+        for base, r in alts.iterrows():
+            bk = int(r["book"])
+            m = (f["book"] == bk) & (f["ts"] >= int((shock_s + r["t_low_s"] + 3600) * 1e9))
+            if m.any() and r["open"] > r["low"]:
+                px = float(f["price"][m][0]) * float(res.sim.spec.books[bk].tick)
+                rec.append((px - r["low"]) / (r["open"] - r["low"]))
+        if rec:
+            add("partial recovery within the hour (median share of the wick regained)", "> 0",
+                f"{np.median(rec):.0%}", np.median(rec) > 0)
+    if "USDe" in b.index:
+        v = b.loc["USDe", "low"]
+        add("USDe low on the large exchange", "<= 0.70", f"{v:.4f}", v <= 0.70)
+    if pool_low is not None:
+        add("USDe on the on-chain pool", ">= 0.97", f"{pool_low:.4f}", pool_low >= 0.97)
+    for lst, und in (("WBETH", "ETH"), ("BNSOL", "SOL")):
+        if lst in b.index and und in b.index:
+            gap = b.loc[lst, "wick"] - b.loc[und, "wick"]
+            add(f"{lst} depegs on the large exchange (wick beyond {und}'s)", "> 0",
+                f"{b.loc[lst, 'wick']:.1%} vs {b.loc[und, 'wick']:.1%}", gap > 0.02)
+    both = [a for a in c.index if a in alts.index]
+    if both:
+        ratio = float(np.median([c.loc[a, "wick"] / b.loc[a, "wick"] for a in both if b.loc[a, "wick"] > 0]))
+        add("the calmer exchange falls much less (median wick ratio calm / large)", "well below 1",
+            f"{ratio:.2f}", ratio < 0.5)
+    return pd.DataFrame(rows)
