@@ -71,8 +71,10 @@ def main(args) -> int:
                             "quoted_half_spread_ticks", "adverse_selection_ticks", "time_in_market",
                             "time_with_bids", "margin_ratio_min", "takeovers") if c in cards]
         import pandas as pd
+        shown = cards if len(cards) <= 20 else cards.sort_values("mtm_pnl").iloc[list(range(10)) + list(range(-10, 0))]
+        more = "" if len(cards) <= 20 else f" (10 worst and 10 best by PnL of {len(cards)}; all in scorecards.parquet)"
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
-            print("market makers' scorecards:\n" + cards[cols].to_string(index=False), file=sys.stderr)
+            print(f"market makers' scorecards{more}:\n" + shown[cols].to_string(index=False), file=sys.stderr)
     if res.sim.risk_engines:
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
@@ -90,8 +92,8 @@ def main(args) -> int:
         summary["unified_accounts"] = {
             "count": int(len(acc)), "taken_over": int(acc["taken_over_s"].notna().sum()),
             "closed": int(acc["closed"].sum()),
-            "median_leverage_start": float(acc["leverage_start"].median()),
-            "median_leverage_max_before_takeover": float(acc["leverage_max"].median())}
+            "median_leverage_start": float(acc["leverage_start"].median()) if len(acc) else None,
+            "median_leverage_max_before_takeover": float(acc["leverage_max"].median()) if len(acc) else None}
     for name, ch in getattr(res.sim, "chains", {}).items():
         liq = ch.liquidation_table()
         pool = [p for _, p in ch.pool_prices]

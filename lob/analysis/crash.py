@@ -70,7 +70,8 @@ def passive_leverage(res) -> pd.DataFrame:
     ratio, and whether (and when, s) it was first taken over."""
     ms = res.frame("margin_states")
     if ms.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["account", "venue", "leverage_start", "leverage_max", "ratio_min",
+                                     "taken_over_s", "closed"])
     me = res.frame("margin_events")
     first_take = me[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() if not me.empty else pd.Series()
     rows = []

@@ -187,10 +187,12 @@ def scorecards(result, agents=None, horizon_s: float = 1.0):
         end_of = dict(zip(done["order_id"].tolist(), done["ts"].tolist()))
         starts = acc["ts"].astype(float)
         ends = np.array([end_of.get(o, t_end) for o in acc["order_id"].tolist()], float)
-        card["time_in_market"] = _intervals_union(starts, ends) / t_end if t_end else np.nan
+        kept = len(ev) > 0                  # the order-event log may be off (ScenarioSpec.logs)
+        card["time_in_market"] = _intervals_union(starts, ends) / t_end if t_end and kept else np.nan
         bid = acc["side"] == C.BUY
-        card["time_with_bids"] = _intervals_union(starts[bid], ends[bid]) / t_end if t_end else np.nan
-        card["mean_resting_lots"] = float((acc["qty"] * (ends - starts)).sum() / t_end) if t_end else np.nan
+        card["time_with_bids"] = _intervals_union(starts[bid], ends[bid]) / t_end if t_end and kept else np.nan
+        card["mean_resting_lots"] = float((acc["qty"] * (ends - starts)).sum() / t_end) if t_end and kept \
+            else np.nan
         acct = int(W.agents[a, L.A_ACCOUNT])
         if ms is not None and not ms.empty and acct in set(ms["account"]):
             mine_s = ms[ms["account"] == acct]

@@ -63,7 +63,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 shock_btc: float = -0.07, shock_eth: float = -0.10, shock_sol: float = -0.12,
                 shock_alt: tuple = (-0.25, -0.10), mm_per_alt: int = 2, longs_per_alt: int = 3,
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
-                stink_scale: float = 1.0, loops: bool = True, params_seed: int = 2025) -> ScenarioSpec:
+                stink_scale: float = 1.0, loops: bool = True, value_wake_s: float = 5.0,
+                cash_mm_max_usd: float = float("inf"), params_seed: int = 2025) -> ScenarioSpec:
     from strategies.guarded_ladder import GuardedLadderConfig
     from strategies.risk_controls import RiskControlsConfig
 
@@ -110,11 +111,14 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                       lat_order_ns=20_000_000, lat_order_jitter=0.5, lat_md_ns=20_000_000, first_wake_s=(0.0, 30.0),
                       list_cap=4),
             AgentSpec(kind=L.KIND_VALUE, count=6, book=b,
-                      params=(5.0, 30.0, 0.3, lots(size, a), 30.0, 0.2, 20.0), balances=bal,
+                      params=(value_wake_s, 30.0, 0.3, lots(size, a), 30.0, 0.2, 20.0), balances=bal,
                       lat_order_ns=5_000_000, lat_order_jitter=0.3, lat_md_ns=5_000_000, first_wake_s=(0.0, 5.0),
                       list_cap=8),
             AgentSpec(kind=L.KIND_LADDER_MM, count=1, book=b,
-                      params=(2.0, 50.0, 100.0, lots(size / 4, a), 0.0, 0.0, 1e12), iparams=(8,), balances=bal,
+                      params=(2.0, 50.0, 100.0, lots(size / 4, a), 0.0,
+                              0.0 if cash_mm_max_usd == float("inf") else 100.0 / lots(cash_mm_max_usd * scale, a),
+                              1e12 if cash_mm_max_usd == float("inf") else lots(cash_mm_max_usd * scale, a)),
+                      iparams=(8,), balances=bal,
                       lat_order_ns=1_000_000, lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64),
         ]
 
@@ -220,7 +224,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
     risk_engine = RiskEngineSpec(venue="BIG", quote="USDT", assets=tuple(margin_assets), cadence_s=1.0,
                                  takeover_ratio=1.0, target_ratio=1.2, call_ratio=1.5, fee_rate=0.005,
                                  slice_frac=0.25, limit_bps=500.0, order_policy="pro_rata",
-                                 insurance_fund=50_000_000, record_states=False)
+                                 insurance_fund=50_000_000, states_every_s=10.0)
     chain = ChainSpec(exchange="BIG", withdraw_s=900.0, deposit_s=60.0, usde_book=ub,
                       alt_book=book_of[("BIG", alts[0])], alt_asset=alts[0], n_loopers=100 if loops else 0)
     shocks = [(shock_s, "BTC", shock_btc), (shock_s, "ETH", shock_eth), (shock_s, "WBETH", shock_eth),
@@ -230,5 +234,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         assets=tuple(assets),
         venues=(VenueSpec(name="BIG", maker_ppm=0, taker_ppm=500), VenueSpec(name="CALM", maker_ppm=0, taker_ppm=500)),
         books=tuple(books), agents=tuple(agents), duration_s=duration_s, snapshot_s=1.0, shocks=tuple(shocks),
-        risk_engines=(risk_engine,), chains=(chain,), logs=("fills", "events", "snapshots"),
+        risk_engines=(risk_engine,), chains=(chain,),
+        logs=("fills", "snapshots", "submissions"),      # order events are not kept (memory): scorecards
+                                                        # then report no time in market
     )

@@ -132,6 +132,7 @@ class RiskEngineSpec:
     lat_order_ns: int = 1_000_000
     lat_md_ns: int = 1_000_000
     record_states: bool = True
+    states_every_s: float = 0.0           # record valuations at most this often (0: every cycle)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -448,7 +449,9 @@ class RiskEngine(Strategy):
                 if score is None:
                     score = self._score()
                 self._slice(acct, now, score)
-        if self.spec.record_states:
+        every = int(self.spec.states_every_s * 1e9)
+        if self.spec.record_states and (every <= 0 or now - getattr(self, "_last_state", -every) >= every):
+            self._last_state = now
             n = len(self.accts)
             rows = np.zeros(n, STATE_DTYPE)
             rows["ts"] = now
