@@ -8,7 +8,8 @@ import sys
 
 # name -> (module, help); the module defines add_arguments(parser) and main(args) -> int
 SUBCOMMANDS = {
-    "run": ("lob.run_cli", "run a scenario (calm-day) and print a summary"),
+    "run": ("lob.run_cli", "run a scenario (oct-10-2025, liquidation-cascade, usde-depeg, calm-day) and print a summary"),
+    "explain": ("lob.explain", "print the causal chain of a crash run written by `lob run --out`"),
     "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
     "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),
     "reproduce": ("lob.reproduce.cli", "reproduce a published result (as2008: Avellaneda-Stoikov 2008 tables)"),

@@ -54,7 +54,9 @@ def main(args) -> int:
     ok = (snaps["bid"] > 0) & (snaps["ask"] > 0)
     spread = (snaps["ask"] - snaps["bid"])[ok]
     summary = {
-        "scenario": args.scenario, "seed": args.seed, "simulated_s": res.sim.t_end / 1e9,
+        "scenario": args.scenario,
+        "shock_s": min((t for t, _, _ in res.sim.spec.shocks), default=0.0),
+        "risk_venue": next(iter(res.sim.risk_engines), None), "seed": args.seed, "simulated_s": res.sim.t_end / 1e9,
         "wall_s": round(wall, 3), "events": int(W.clock[K_EVENTS]), "events_per_s": int(W.clock[K_EVENTS] / wall),
         "fills": int(len(res.fills)), "order_events": int(len(res.events)),
         "spread_ticks": {"median": float(np.median(spread)) if len(spread) else None,
@@ -104,6 +106,8 @@ def main(args) -> int:
             "lending_liquidations_by_collateral": {c: int((liq["collateral"] == c).sum()) for c in set(liq["collateral"])},
             "loop_unwinds": len(ch.unwinds), "bridge_transfers": len(ch.transfers)}
         tables[f"{name}_liquidations"] = __import__("pandas").DataFrame(liq)
+        tables[f"{name}_unwinds"] = __import__("pandas").DataFrame(
+            ch.unwinds, columns=["ts", "user", "usde_sold", "completed"])
     if args.scenario == "oct-10-2025":
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)

@@ -36,3 +36,21 @@ def test_run_refuses_bad_overrides():
     assert p.returncode == 2 and "shock_s" in p.stderr
     p = _lob("run", "no-such-scenario")
     assert p.returncode == 2 and "unknown scenario" in p.stderr
+
+
+def test_explain_prints_the_causal_chain_of_a_run(tmp_path):
+    out = tmp_path / "depeg"
+    p = _lob("run", "usde-depeg", "--duration", "600", "--set", "shock_s=120", "--no-progress", "--out", str(out))
+    assert p.returncode == 0, p.stderr
+    assert (out / "chain_unwinds.parquet").exists() and (out / "chain_liquidations.parquet").exists()
+    from lob.explain import STEPS, timeline
+    df = timeline(out)
+    assert list(df["step"]) == list(STEPS)
+    unw = pd.read_parquet(out / "chain_unwinds.parquet")
+    row = df.set_index("step").loc["loop unwinds"]
+    assert row["count"] == int((unw["ts"] >= 120e9).sum()) > 0
+    assert row["first_s"] == unw["ts"].min() / 1e9 - 120
+    p = _lob("explain", str(out))
+    assert p.returncode == 0 and "USDe depeg" in p.stdout and "mission's order" in p.stdout
+    p = _lob("explain", str(tmp_path / "missing"))
+    assert p.returncode == 2 and "summary.json" in p.stderr
