@@ -324,3 +324,13 @@ def check(arena, seen, lseen):
     if nh != n_orders or nh != arena[Y.H_HASH_COUNT]:
         return 24, -1, nh
     return 0, 0, 0
+
+
+@njit(cache=True, _nrt=False)
+def tops(arena, out):
+    """Best bid, best ask and last trade price (ticks; 0 = none) of every
+    book into ``out[n_books, 3]``.  O(books)."""
+    for b in range(out.shape[0]):
+        out[b, 0] = best_price(arena, b, C.BUY)
+        out[b, 1] = best_price(arena, b, C.SELL)
+        out[b, 2] = arena[arena[Y.H_BOOK_OFF] + b * Y.N_BOOK + Y.B_LAST_PX]

@@ -39,7 +39,7 @@ Units: ns, USD, atoms, lots, ticks.
 """
 from __future__ import annotations
 
-from collections import deque
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -127,7 +127,7 @@ class RiskEngineSpec:
     slice_usd: float = 0.0
     limit_bps: float = -1.0               # < 0: market orders; else IOC limits this far through the mid
     order_policy: str = "most_liquid"
-    avg_window_s: float = 60.0
+    avg_window_s: float = 60.0             # the ``avg`` source: mean mid of the last avg_window_s / cadence_s cycles
     insurance_fund: float = 0.0
     lat_order_ns: int = 1_000_000
     lat_md_ns: int = 1_000_000
@@ -257,9 +257,16 @@ class RiskEngine(Strategy):
         self._ref = {}
         self._open_slice = {}      # account -> order id of its slice in flight
         self._slice_of = {}        # order id -> [account, event row index]
-        self._avg = [deque() for _ in range(n_a)]
         self._prices = U.price_matrix(n_a)
         self._known = U.price_matrix(n_a)
+        self._tops = np.zeros((len(spec.books), 3), np.int64)
+        self._ring = np.full((n_a, max(1, int(round(sp.avg_window_s / sp.cadence_s)))), np.nan)
+        self._ring_n = 0
+        width = max([len(x) for x in self.all_books] + [1])
+        self._index_books = np.full((n_a, width), -1, np.int64)
+        for a, bs in enumerate(self.all_books):
+            self._index_books[a, :len(bs)] = bs
+        self._has_index = np.array([len(x) > 0 for x in self.all_books])
         self._out = np.empty((len(rows), U.N_V))
         self._mark = np.zeros(n_p)
 
@@ -277,48 +284,52 @@ class RiskEngine(Strategy):
         return (last * self.tick_usd[b] if last > 0 else np.nan), last * self.tick_usd[b]
 
     def prices(self, now: int) -> np.ndarray:
-        """The price matrix ``[asset, source]`` in USD per unit at ``now``."""
-        sim, W = self._sim, self._sim.W
+        """The price matrix ``[asset, source]`` in USD per unit at ``now``
+        (vectorized: one compiled read of every book's top, then numpy)."""
+        W = self._sim.W
         P = self._prices
-        P[:] = np.nan
-        n_a = P.shape[0]
-        window = int(self.spec.avg_window_s * 1e9)
-        for a in range(n_a):
-            if a == self.q:
-                P[a, :] = 1.0
-                continue
-            b = self.book_of[a]
-            mid = last = np.nan
-            if b >= 0:
-                mid, last = self._mid_usd(b)
-                if not last > 0:
-                    last = mid
-                P[a, U.SRC_LAST] = last
-                P[a, U.SRC_MID] = mid
-                buf = self._avg[a]
-                if mid == mid:
-                    buf.append((now, mid))
-                while buf and buf[0][0] < now - window:
-                    buf.popleft()
-                P[a, U.SRC_AVG] = np.mean([x for _, x in buf]) if buf else mid
-            mids = [m for m in (self._mid_usd(b2)[0] for b2 in self.all_books[a]) if m == m]
-            P[a, U.SRC_INDEX] = float(np.median(mids)) if mids else mid
-            o = self.oracle_usd[a]
-            if o != o and W.oracle[a, WD.OR_ON] != 0.0 and b >= 0:
-                o = W.oracle[a, WD.OR_VALUE] * self.tick_usd[b]
-            P[a, U.SRC_ORACLE] = o if o == o else mid
-            if b < 0 and not self.all_books[a] and o != o:
-                P[a, :] = 0.0              # not traded against the quote here, no oracle: counts nothing
-                continue
-            for s in range(U.N_SOURCES):
-                # a source that cannot be read now keeps its last value, else
-                # falls back to the mid, the last trade, the fundamental
-                if not P[a, s] == P[a, s]:
-                    prev = self._known[a, s]
-                    P[a, s] = prev if prev == prev else (mid if mid == mid else (last if last == last else o))
-            self._known[a] = P[a]
-        for c in self.perp_c.tolist():
-            P[c, :] = 0.0                  # contracts are valued through the perp columns (mark)
+        tp = self._tops
+        EQ.tops(W.arena, tp)
+        bid, ask, lastt = tp[:, 0], tp[:, 1], tp[:, 2]
+        both = (bid > 0) & (ask > 0)
+        mid_b = np.where(both, 0.5 * (bid + ask), np.where(lastt > 0, lastt, np.nan)) * self.tick_usd
+        last_b = np.where(lastt > 0, lastt * self.tick_usd, mid_b)
+        has = self.book_of >= 0
+        bo = np.where(has, self.book_of, 0)
+        mid = np.where(has, mid_b[bo], np.nan)
+        last = np.where(has, last_b[bo], np.nan)
+        # short-window average of the mid: a ring of one sample per cycle
+        ring = self._ring
+        k = self._ring_n % ring.shape[1]
+        ring[:, k] = mid
+        self._ring_n += 1
+        ix = self._index_books
+        mids_all = np.where(ix >= 0, mid_b[np.where(ix >= 0, ix, 0)], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN rows give NaN, handled below
+            avg = np.nanmean(ring[:, :min(self._ring_n, ring.shape[1])], axis=1)
+            # index: median of the mids of every venue's book of the asset
+            index = np.nanmedian(mids_all, axis=1)
+        fund = W.oracle[:, WD.OR_VALUE] * np.where(has, self.tick_usd[bo], np.nan)
+        orc = np.where(np.isfinite(self.oracle_usd), self.oracle_usd,
+                       np.where(W.oracle[:, WD.OR_ON] != 0.0, fund, np.nan))
+        P[:, U.SRC_LAST] = last
+        P[:, U.SRC_MID] = mid
+        P[:, U.SRC_AVG] = avg
+        P[:, U.SRC_INDEX] = index
+        P[:, U.SRC_ORACLE] = np.where(np.isfinite(orc), orc, mid)
+        # a source that cannot be read now keeps its last value, else falls
+        # back to the mid, the last trade, the fundamental
+        fb = np.where(np.isfinite(mid), mid, np.where(np.isfinite(last), last, orc))
+        bad = ~np.isfinite(P)
+        if bad.any():
+            P[bad] = np.where(np.isfinite(self._known), self._known, fb[:, None])[bad]
+        nothing = ~has & ~self._has_index & ~np.isfinite(orc)
+        P[nothing, :] = 0.0              # not traded against the quote here, no oracle: counts nothing
+        P[self.q, :] = 1.0
+        self._known[:] = P
+        if len(self.perp_c):
+            P[self.perp_c, :] = 0.0      # contracts are valued through the perp columns (mark)
         return P
 
     def _perps(self, now: int) -> None:
