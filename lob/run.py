@@ -14,12 +14,25 @@ SCENARIOS = {
 }
 
 
+def known() -> list[str]:
+    """Names ``lob run`` accepts: the builders below and the scenario files
+    shipped in ``lob/scenarios`` (``oct-10-2025`` and its counterfactuals)."""
+    from .scenarios.files import names
+    return sorted(set(SCENARIOS) | set(names()))
+
+
 def scenario_spec(name_or_spec, **overrides):
-    """A ``ScenarioSpec`` from a registered name (keyword overrides go to its builder)."""
+    """A ``ScenarioSpec`` from a scenario file (a path ending in ``.toml``,
+    or the name of one shipped in ``lob/scenarios``) or a registered builder
+    name; keyword overrides go to the builder's parameters.  Scenario files
+    are validated with file and line (:mod:`lob.scenarios.files`)."""
     if not isinstance(name_or_spec, str):
         return name_or_spec
+    from .scenarios import files
+    if name_or_spec.endswith(".toml") or "/" in name_or_spec or name_or_spec in files.names():
+        return files.build(name_or_spec, overrides)
     if name_or_spec not in SCENARIOS:
-        raise KeyError(f"unknown scenario {name_or_spec!r}; known: {', '.join(sorted(SCENARIOS))}")
+        raise KeyError(f"unknown scenario {name_or_spec!r}; known: {', '.join(known())}")
     import importlib
     mod, fn = SCENARIOS[name_or_spec]
     builder = getattr(importlib.import_module(mod), fn)

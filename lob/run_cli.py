@@ -6,7 +6,8 @@ import time
 
 
 def add_arguments(p) -> None:
-    p.add_argument("scenario", help="a named scenario (calm-day, liquidation-cascade)")
+    p.add_argument("scenario", help="a named scenario (oct-10-2025 and its counterfactuals oct-10-2025-*, "
+                                    "liquidation-cascade, usde-depeg, calm-day) or a scenario file (.toml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario builder argument (Python literal), e.g. --set kill_switch=False")
     p.add_argument("--seed", type=int, default=0)
@@ -25,10 +26,11 @@ def main(args) -> int:
 
     import sys
 
-    from .run import SCENARIOS
+    from .run import known
 
-    if args.scenario not in SCENARIOS:
-        print(f"lob run: unknown scenario {args.scenario!r}; known: {', '.join(sorted(SCENARIOS))}", file=sys.stderr)
+    is_file = args.scenario.endswith(".toml") or "/" in args.scenario
+    if not is_file and args.scenario not in known():
+        print(f"lob run: unknown scenario {args.scenario!r}; known: {', '.join(known())}", file=sys.stderr)
         return 2
     kw = {} if args.duration is None else {"duration_s": args.duration}
     import ast
@@ -108,7 +110,8 @@ def main(args) -> int:
         tables[f"{name}_liquidations"] = __import__("pandas").DataFrame(liq)
         tables[f"{name}_unwinds"] = __import__("pandas").DataFrame(
             ch.unwinds, columns=["ts", "user", "usde_sold", "completed"])
-    if args.scenario == "oct-10-2025":
+    if args.scenario.startswith("oct-10-2025") or "oct_10_2025" in repr(type(res.sim.spec)) or \
+            {"BIG", "CALM"} <= {b.venue for b in res.sim.spec.books}:
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
         ch = next(iter(res.sim.chains.values()), None)
