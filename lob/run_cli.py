@@ -127,7 +127,11 @@ def main(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         _write_tables(res, tables, out, raw=args.logs)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        print(f"wrote {out}/ (summary.json and Parquet tables)", file=sys.stderr)
+        if res.sim.risk_engines:
+            from .report import make_report
+            make_report(out)
+        print(f"wrote {out}/ (summary.json, Parquet tables" + (", figures, report.html)" if res.sim.risk_engines
+                                                               else ")"), file=sys.stderr)
     return 0 if not any(summary["conservation_error_atoms"]) else 1
 
 

@@ -52,5 +52,16 @@ def test_explain_prints_the_causal_chain_of_a_run(tmp_path):
     assert row["first_s"] == unw["ts"].min() / 1e9 - 120
     p = _lob("explain", str(out))
     assert p.returncode == 0 and "USDe depeg" in p.stdout and "mission's order" in p.stdout
+    # the report: figures and one self-contained HTML page (written by `lob run --out`)
+    for fig in ("price_paths", "depth_heatmap", "slippage", "liquidations", "timeline"):
+        assert (out / f"{fig}.png").stat().st_size > 5_000, fig
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 5 and "Causal chain" in page
+    from lob.data import tardis
+    try:
+        tardis.list_markets()
+        assert (out / "real_overlay.png").exists()          # the shared data is there
+    except Exception:
+        pass
     p = _lob("explain", str(tmp_path / "missing"))
     assert p.returncode == 2 and "summary.json" in p.stderr
