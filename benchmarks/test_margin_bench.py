@@ -136,3 +136,41 @@ def test_revalue_watch_list(benchmark):
     med = benchmark.stats.stats.median
     benchmark.extra_info.update(rows=len(rows), engine_median_s=med,
                                 engine_ns_per_account=med / len(rows) * 1e9)
+
+
+def test_revalue_after_one_asset_move(benchmark):
+    """An altcoin crashes: only its holders are re-valued
+    (``unified.revalue_asset``, incremental, equal to a full valuation to
+    float rounding -- tested in tests/test_margin_unified.py).  Records the
+    time next to the books' time for one slice per account it takes over,
+    and the full re-valuation of every account for the same move."""
+    rng = np.random.default_rng(2025)
+    cfg = _venue(rng)
+    bal, pos, cost, prices, mark = _accounts(rng, cfg, 0.25)
+    out = U.value_accounts(cfg, prices, mark, bal, pos, cost, np.empty((N_ACC, U.N_V)))
+    a = 17                                    # an altcoin
+    rows = U.holders(bal, a)
+    pol = cfg.policy[a]
+    state = {"p": float(prices[a, pol])}
+    U.revalue_asset(cfg, a, state["p"], state["p"], bal, rows[:10], out)          # compile
+
+    def setup():                              # the altcoin falls 20% (again and again)
+        old = state["p"]
+        state["p"] = old * 0.8
+        return (cfg, a, old, state["p"], bal, rows, out), {}
+
+    benchmark.pedantic(U.revalue_asset, setup=setup, rounds=3 if QUICK else 15, iterations=1)
+    p1 = prices.copy()
+    p1[a, :] = state["p"]
+    full_out = np.empty((N_ACC, U.N_V))
+    t0 = time.perf_counter()
+    U.value_accounts(cfg, p1, mark, bal, pos, cost, full_out)
+    t_full = time.perf_counter() - t0
+    fin = np.isfinite(full_out)
+    assert np.allclose(out[fin], full_out[fin], rtol=1e-9, atol=1e-6)
+    newly = int((out[rows, U.V_RATIO] < 1.0).sum())
+    med = benchmark.stats.stats.median
+    benchmark.extra_info.update(
+        accounts=N_ACC, holders=int(len(rows)), incremental_s=med, full_revaluation_s=t_full,
+        taken_over_holders=newly, book_s_for_one_slice_each=newly / ENGINE_MSGS_PER_S,
+        ratio_incremental_to_book=med / max(newly / ENGINE_MSGS_PER_S, 1e-12))

@@ -312,3 +312,31 @@ def test_spot_fill_conserves_and_rounds():
     assert qa == 5_000_025_000_000
     assert bal[:, 0].sum() == 10**6 * E8 and bal[:, 1].sum() == 10 * E8
     assert bal[0, 1] == E8 // 2 and bal[1, 0] == qa
+
+
+def test_revalue_asset_incrementally_equals_full_valuation():
+    # random unified accounts (spot only, some loans); one asset moves: the incremental update of
+    # the holders equals a full re-valuation (to float rounding), repeatedly
+    rng = np.random.default_rng(7)
+    n_acc, n_a = 500, 6
+    assets = [U.AssetSpec("USDT", haircut=1.0, policy=U.SRC_ORACLE, cash=True)]
+    for a in range(1, n_a):
+        assets.append(U.AssetSpec(f"A{a}", haircut=[(5e4, 0.9), (math.inf, 0.5)], loan_im=0.2, loan_mm=0.1,
+                                  policy=U.SRC_LAST))
+    cfg = U.build_config(assets, quote=0)
+    bal = (rng.integers(-10**9, 10**10, (n_acc, n_a)) * (rng.random((n_acc, n_a)) < 0.4)).astype(np.int64)
+    prices = U.price_matrix(n_a, 1.0)
+    prices[1:] = rng.uniform(0.5, 50, (n_a - 1, 1))
+    out = U.valuation(cfg, prices, bal)
+    for step in range(20):
+        a = int(rng.integers(1, n_a))
+        old = prices[a, U.SRC_LAST]
+        new = old * float(np.exp(rng.normal(-0.1, 0.2)))
+        prices[a, :] = new
+        rows = U.holders(bal, a)
+        assert len(rows) == int((bal[:, a] != 0).sum())
+        U.revalue_asset(cfg, a, old, new, bal, rows, out)
+        full = U.valuation(cfg, prices, bal)
+        fin = np.isfinite(full)
+        assert (np.isfinite(out) == fin).all()
+        np.testing.assert_allclose(out[fin], full[fin], rtol=1e-9, atol=1e-6)
