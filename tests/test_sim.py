@@ -349,3 +349,26 @@ def test_snapshot_depth_bands_and_sell_slippage_by_hand():
     avg = (100 * 9900 + 200 * 9850 + 742 * 9500) / 1042
     assert row["sell_100k"] == int((10000 - avg) / 10000 * 1e6)
     assert row["sell_1m"] == -1 and row["sell_10m"] == -1      # 1,300 lots cannot raise 1M USD
+
+
+def test_fills_only_strategies_cancel_what_the_venue_holds():
+    # a Python ladder told of fills only (no acks): cancel_all cancels the venue's live orders,
+    # so its resting orders never pile up, and it gets far fewer callbacks
+    from dataclasses import replace
+
+    from strategies.ladder import LadderConfig, LadderMM
+    cfg = LadderConfig(refresh_s=0.5, half_spread_bps=0.2, spacing_bps=0.3, size=20, levels=3)
+    counts = {}
+    for events in (True, False):
+        base = _small_day(300.0)
+        mm = AgentSpec(kind=L.KIND_PYTHON, strategy=lambda: LadderMM(cfg, base="XYZ"), order_events=events,
+                       balances={"USD": 10**8, "XYZ": 10**5}, first_wake_s=(1.0, 1.0), list_cap=64)
+        sim = Simulation(replace(base, agents=base.agents + (mm,)), seed=4)
+        res = sim.run()
+        a = len(sim.W.agents) - 1
+        assert int(sim.W.alcnt[a]) <= 2 * cfg.levels
+        sub = res.submissions
+        assert ((sub["agent"] == a) & (sub["type"] == C.CANCEL)).sum() > 100
+        assert (res.conservation_error() == 0).all()
+        counts[events] = int(sim.W.clock[L.K_EVENTS])
+    assert counts[False] < counts[True]          # no acknowledgements delivered to Python

@@ -155,7 +155,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
             agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=b, strategy=_mm(a, cfg), margin_venue="BIG",
                                     balances={a: units(inv, a), which: units(other, which), "USDT": -loan},
                                     credit={"USDT": loan + inv}, lat_order_ns=1_000_000, lat_md_ns=1_000_000,
-                                    first_wake_s=(0.5, 3.0), list_cap=64))
+                                    first_wake_s=(0.5, 3.0), list_cap=64, order_events=False))
         # leveraged longs (spot margin) and stink bids
         for _ in range(10 if a in MAJORS else longs_per_alt):
             size = float(g.uniform(0.2, 1.5)) * 200_000.0 * scale

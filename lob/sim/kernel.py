@@ -283,7 +283,7 @@ def _finish_event_row(W, r, a, now):
     W.loge[r, L.LE_LOCAL] = now + lat
     if W.clock[L.K_LOGMASK] & L.LOG_EVENTS:
         W.clock[L.K_NEVT] = r + 1
-    if W.agents[a, L.A_NOTIFY] != 0:
+    if W.agents[a, L.A_NOTIFY] == 1:
         notify(W, a, now + lat, L.N_ORDER, W.loge[r], L.N_LOGE, 0)
 
 

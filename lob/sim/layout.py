@@ -75,7 +75,7 @@ A_BOOK = 2         # the book it trades (-1: several)
 A_LAT_ORD = 3      # order-entry latency, ns (mean)
 A_LAT_ORD_JIT = 4  # jitter: lognormal sigma x 1e6 (0: constant)
 A_LAT_MD = 5       # market-data latency, ns
-A_NOTIFY = 6       # 1: send EV_NOTIFY for own fills / order events
+A_NOTIFY = 6       # 1: send EV_NOTIFY for own fills and order events; 2: fills only
 A_PY = 7           # 1: a Python strategy handles its events
 A_HALT = 8         # 1: halted (its account was taken over by a risk engine): wake-ups are
                    # dropped (the loop sets 2 when it drops one, so a restart knows to wake it)

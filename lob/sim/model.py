@@ -75,6 +75,8 @@ class AgentSpec:
     lat_order_jitter: float = 0.0                   # lognormal sigma
     lat_md_ns: int = 1_000_000
     notify: bool = False
+    order_events: bool = True                       # Python strategies: False = told of fills only (cheaper;
+                                                    # open_orders() is then what the venue holds, not acks)
     first_wake_s: tuple = (0.0, 1.0)                # uniform window of the first wake-up, s
     list_cap: int = 64                              # live orders tracked per agent
     strategy: object = None                         # a callable returning a Strategy (Python agents)
@@ -253,7 +255,8 @@ class Simulation:
                 kind = (L.KIND_PYTHON if p.strategy is not None
                         else KIND_USER + user_paths.index(p.compiled) if p.compiled is not None else p.kind)
                 W.agents[a] = (kind, a, p.book, p.lat_order_ns,
-                               int(p.lat_order_jitter * 1e6), p.lat_md_ns, int(p.notify or p.strategy is not None),
+                               int(p.lat_order_jitter * 1e6), p.lat_md_ns,
+                               (1 if p.order_events else 2) if (p.notify or p.strategy is not None) else 0,
                                int(p.strategy is not None), 0)
                 W.ap[a, :len(p.params)] = p.params
                 W.ai[a, 0] = p.book

@@ -72,8 +72,25 @@ class Strategy:
         self._sim._act(self.agent, C.MODIFY, o["book"] if o else self.book, 0, price, qty, order_id)
 
     def cancel_all(self) -> None:
+        """Cancel every order you have open.  With order events off
+        (``AgentSpec(order_events=False)``) these are the orders the venue
+        holds for you (its live-order list), else the ones you were not yet
+        told are done."""
+        if self._sim.W.agents[self.agent, L.A_NOTIFY] == 2:
+            W = self._sim.W
+            off, n = int(W.aloff[self.agent]), int(W.alcnt[self.agent])
+            for oid in W.alist[off:off + n].tolist():
+                self._sim._act(self.agent, C.CANCEL, self._book_of(oid), 0, 0, 0, oid)
+            self._open.clear()
+            return
         for oid in list(self._open):
             self.cancel(oid)
+
+    def _book_of(self, oid: int) -> int:
+        from . import idmap, world as WD
+        W = self._sim.W
+        row = int(idmap.get(W.ordmap, oid))
+        return int(W.oinfo[row, WD.OI_BOOK]) if row >= 0 else self.book
 
     # ---- views ----------------------------------------------------------------
     def bbo(self, book: int | None = None) -> tuple[int, int, int]:
@@ -117,7 +134,12 @@ class Strategy:
         return float(self.balance(asset)) * price_ticks * float(sim.spec.books[b].tick)
 
     def open_orders(self) -> dict[int, dict]:
-        """Orders you sent that you have not been told are done."""
+        """Orders you sent that you have not been told are done (with order
+        events off: the orders the venue holds for you)."""
+        if self._sim.W.agents[self.agent, L.A_NOTIFY] == 2:
+            W = self._sim.W
+            off, n = int(W.aloff[self.agent]), int(W.alcnt[self.agent])
+            return {oid: self._open.get(oid, {"book": self._book_of(oid)}) for oid in W.alist[off:off + n].tolist()}
         return dict(self._open)
 
     # ---- plumbing (called by the simulation) ----------------------------------
