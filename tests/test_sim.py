@@ -312,6 +312,12 @@ def test_scorecards_table_of_the_market_makers():
     cards = scorecards(res)
     mm = [a for a in range(res.sim.W.agents.shape[0]) if res.sim.W.agents[a, L.A_KIND] == L.KIND_LADDER_MM]
     assert sorted(cards["agent"]) == mm
+    from lob.analysis.scorecard import scorecard
+    one = scorecard(res, mm[0])                     # the table's per-agent views give the same figures
+    row = cards.set_index("agent").loc[mm[0]]
+    for k, v in one.items():
+        if k != "agent":
+            assert (v == row[k]) or (v != v and row[k] != row[k]), k
     for _, c in cards.iterrows():
         assert 0.5 < c["time_in_market"] <= 1.0 and 0.0 <= c["time_with_bids"] <= c["time_in_market"]
         assert c["mean_resting_lots"] > 0

@@ -135,16 +135,44 @@ def realized_pnl(prices, qtys, buys) -> tuple[float, int, float]:
 
 
 def _quoting_agents(result) -> list:
+    """Agents of a market-maker kind (ladder, compiled plug-in, Python) that
+    sent limit orders on both sides.  One pass over the submission log."""
     W = result.sim.W
     sub = result.submissions
+    lim = sub[sub["type"] == C.LIMIT]
+    both = set()
+    if len(lim):
+        pairs = np.unique(lim["agent"] * 2 + (lim["side"] == C.BUY))
+        a, side = pairs // 2, pairs % 2
+        sides = np.bincount(a, minlength=W.agents.shape[0])
+        both = set(np.nonzero(sides == 2)[0].tolist())
     out = []
-    for a in range(W.agents.shape[0]):
+    for a in sorted(both):
         kind = int(W.agents[a, L.A_KIND])
         if kind == L.KIND_LADDER_MM or kind >= 100 or kind == L.KIND_PYTHON:
-            m = (sub["agent"] == a) & (sub["type"] == C.LIMIT)
-            if (sub["side"][m] == C.BUY).any() and (sub["side"][m] == C.SELL).any():
-                out.append(a)
+            out.append(a)
     return out
+
+
+class _AgentLogs:
+    """The logs of a run restricted to one agent's rows (same interface as a
+    Result for :func:`scorecard`); built from per-agent index ranges so a
+    table of many agents costs one sort per log, not one scan per agent."""
+
+    def __init__(self, result, fills, submissions, events):
+        self.sim, self.balances, self.snapshots = result.sim, result.balances, result.snapshots
+        self.fills, self.submissions, self.events = fills, submissions, events
+
+
+def _grouped(keys):
+    """``(order, starts)``: rows sorted by ``keys`` (stable) and where each key's run starts."""
+    order = np.argsort(keys, kind="stable")
+    return order, keys[order]
+
+
+def _rows_of(order, sorted_keys, a):
+    lo, hi = np.searchsorted(sorted_keys, a), np.searchsorted(sorted_keys, a, side="right")
+    return order[lo:hi]
 
 
 def scorecards(result, agents=None, horizon_s: float = 1.0):
@@ -169,19 +197,25 @@ def scorecards(result, agents=None, horizon_s: float = 1.0):
         me = result.frame("margin_events")
         ms = result.frame("margin_states")
     rows = []
+    fm, fm_k = _grouped(f["maker_agent"])
+    ft, ft_k = _grouped(f["taker_agent"])
+    sb, sb_k = _grouped(result.submissions["agent"])
+    eg, eg_k = _grouped(ev["agent"])
     for a in agents:
-        card = scorecard(result, a, horizon_s)
+        fr = np.union1d(_rows_of(fm, fm_k, a), _rows_of(ft, ft_k, a))
+        view = _AgentLogs(result, f[fr], result.submissions[np.sort(_rows_of(sb, sb_k, a))],
+                          ev[np.sort(_rows_of(eg, eg_k, a))])
+        card = scorecard(view, a, horizon_s)
         book = int(W.agents[a, L.A_BOOK])
         tick_value = int(W.books[book, L.BK_SCALE]) * float(sim.spec.assets[int(W.books[book, L.BK_QUOTE])].atom)
-        mine = (f["maker_agent"] == a) | (f["taker_agent"] == a)
-        ff = f[mine]
+        ff = view.fills
         buys = np.where(ff["taker_agent"] == a, ff["taker_side"] == C.BUY, ff["taker_side"] == C.SELL)
         rp, pos, avg = realized_pnl(ff["price"].tolist(), ff["qty"].tolist(), buys.tolist())
         card["realized_pnl"] = rp * tick_value
         card["position_lots"] = pos
         card["avg_entry_ticks"] = avg
         # resting intervals of its orders, from the order-event log
-        e = ev[ev["agent"] == a]
+        e = view.events
         acc = e[e["kind"] == C.EV_ACCEPTED]
         done = e[(e["kind"] == C.EV_FILLED) | (e["kind"] == C.EV_CANCELLED)]
         end_of = dict(zip(done["order_id"].tolist(), done["ts"].tolist()))
