@@ -59,10 +59,13 @@ def __getattr__(name):
     if name == "run":
         from .run import run
         return run
+    if name == "sweep":
+        from .sweeps import sweep
+        return sweep
     if name == "ReferenceEngine":
         from .core.reference import ReferenceEngine
         return ReferenceEngine
     raise AttributeError(f"module 'lob' has no attribute {name!r}")
 
 
-__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "run", "__version__"]
+__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "run", "sweep", "__version__"]

@@ -10,6 +10,7 @@ import sys
 SUBCOMMANDS = {
     "run": ("lob.run_cli", "run a scenario (oct-10-2025, liquidation-cascade, usde-depeg, calm-day) and print a summary"),
     "explain": ("lob.explain", "print the causal chain of a crash run written by `lob run --out`"),
+    "sweep": ("lob.sweeps", "run a scenario over a parameter grid and seeds on local processes"),
     "report": ("lob.report", "write the figures and the HTML report of a run written by `lob run --out`"),
     "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
     "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),

@@ -1,0 +1,171 @@
+"""Sweeps: every combination of a parameter grid and seeds, each run
+independent and deterministic, on local processes; one tidy DataFrame.
+
+``sweep(scenario, grid={"leverage_scale": [0.5, 1.0]}, seeds=3, out="sweeps/x")``
+runs ``len(grid product) x seeds`` simulations of ``scenario`` (a name or a
+scenario file, see :func:`lob.run.scenario_spec`) with those builder
+parameters, on ``workers`` local processes (default: all cores; the
+compiled-code cache folder is shared, so each worker loads it once).  Each run
+writes ``OUT/<run id>/summary.json`` as it finishes; a sweep started again
+with the same ``out`` skips the runs already written (resume).  A run that
+raises is recorded with its error (``error`` column) and does not stop the
+others.  The result has one row per run: the parameters, the seed, the
+run id, and the run's summary metrics (:func:`metrics`).
+
+``lob sweep SCENARIO --grid KEY=V1,V2 --seeds N --out DIR`` is the CLI.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+
+def metrics(res, shock_s: float | None = None) -> dict:
+    """Headline numbers of a run: events, conservation, and for runs with a
+    risk engine the altcoin wick distribution, the lowest USDe, the
+    liquidated notional and the number of accounts taken over."""
+    import numpy as np
+
+    from .sim import layout as L
+    out = {"events": int(res.sim.W.clock[L.K_EVENTS]), "conserved": bool(not res.conservation_error().any()),
+           "digest": res.digest()}
+    if res.sim.risk_engines:
+        from .analysis import crash
+        shock = shock_s if shock_s is not None else min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
+        w = crash.wicks(res, shock)
+        w = w[w["wick"].notna()] if "wick" in w else w
+        alts = w[w["symbol"].str.startswith("ALT")] if len(w) else w
+        out["alt_wick_median"] = float(alts["wick"].median()) if len(alts) else np.nan
+        out["alt_wick_max"] = float(alts["wick"].max()) if len(alts) else np.nan
+        usde = w[w["symbol"].str.startswith("USDe/")] if len(w) else w
+        out["usde_low"] = float(usde["low"].min()) if len(usde) else np.nan
+        me = res.frame("margin_events")
+        out["accounts_taken_over"] = int(me.loc[me["kind"] == 2, "account"].nunique()) if len(me) else 0
+        eng = next(iter(res.sim.risk_engines.values()))
+        apu = float(eng.cfg.atoms_per_unit[eng.q])
+        out["liquidated_usd"] = float(me.loc[me["kind"] == 3, "notional"].sum()) / apu if len(me) else 0.0
+    return out
+
+
+def run_id(scenario: str, params: dict, seed: int) -> str:
+    key = json.dumps({"scenario": scenario, "params": params, "seed": seed}, sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def _one(scenario: str, params: dict, seed: int, out_dir: str) -> dict:
+    """One run in a worker: returns its row (also written to its folder)."""
+    from .run import scenario_spec
+    from .sim.model import Simulation
+    rid = run_id(scenario, params, seed)
+    row = {"run": rid, "seed": seed, **params}
+    t0 = time.perf_counter()
+    try:
+        sim = Simulation(scenario_spec(scenario, **params), seed=seed)
+        res = sim.run()
+        row.update(metrics(res))
+        row["error"] = None
+    except Exception as e:                       # recorded, not raised: the sweep goes on
+        row["error"] = f"{type(e).__name__}: {e}"
+        row["traceback"] = traceback.format_exc(limit=5)
+    row["wall_s"] = time.perf_counter() - t0
+    d = Path(out_dir) / rid
+    d.mkdir(parents=True, exist_ok=True)
+    tmp = d / "summary.json.tmp"
+    tmp.write_text(json.dumps(row, default=str, indent=1))
+    tmp.replace(d / "summary.json")
+    return row
+
+
+def combinations(grid: dict, seeds) -> list[tuple[dict, int]]:
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    keys = list(grid)
+    combos = [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))] or [{}]
+    return [(c, s) for c in combos for s in seeds]
+
+
+def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.PathLike = "sweeps/run",
+          workers: int | None = None, progress: bool = False):
+    """Run the grid (see the module docstring); returns a DataFrame."""
+    import pandas as pd
+    grid = dict(grid or {})
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    todo, rows = [], []
+    for params, seed in combinations(grid, seeds):
+        f = out / run_id(scenario, params, seed) / "summary.json"
+        if f.exists():
+            rows.append(json.loads(f.read_text()))     # finished earlier: resume
+        else:
+            todo.append((params, seed))
+    n_workers = workers or os.cpu_count() or 1
+    done, failed, t0 = 0, 0, time.perf_counter()
+    if todo:
+        if n_workers == 1:
+            results = (_one(scenario, p, s, str(out)) for p, s in todo)
+            for r in results:
+                rows.append(r)
+                done += 1
+                failed += r.get("error") is not None
+                _progress(progress, done, failed, len(todo), t0)
+        else:
+            with ProcessPoolExecutor(max_workers=n_workers) as ex:
+                futs = [ex.submit(_one, scenario, p, s, str(out)) for p, s in todo]
+                for fu in as_completed(futs):
+                    r = fu.result()
+                    rows.append(r)
+                    done += 1
+                    failed += r.get("error") is not None
+                    _progress(progress, done, failed, len(todo), t0)
+    df = pd.DataFrame(rows)
+    keys = [k for k in grid] + ["seed"]
+    return df.sort_values(keys).reset_index(drop=True) if len(df) else df
+
+
+def _progress(on, done, failed, total, t0):
+    if not on:
+        return
+    el = time.perf_counter() - t0
+    left = el / done * (total - done) if done else float("nan")
+    sys.stderr.write(f"\r{done}/{total} runs done, {failed} failed, {left:6.0f} s left")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- CLI
+def add_arguments(p) -> None:
+    p.add_argument("scenario", help="a named scenario or a scenario file")
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a builder parameter and its values (Python literals)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every combination")
+    p.add_argument("--out", default="sweeps/run", help="folder of the per-run results (resumable)")
+    p.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+
+
+def main(args) -> int:
+    import ast
+    grid = {}
+    for item in args.grid:
+        key, sep, vals = item.partition("=")
+        if not sep or not key.isidentifier():
+            print(f"lob sweep: --grid expects KEY=V1,V2,..., got {item!r}", file=sys.stderr)
+            return 2
+        out = []
+        for v in vals.split(","):
+            try:
+                out.append(ast.literal_eval(v))
+            except (ValueError, SyntaxError):
+                out.append(v)
+        grid[key] = out
+    df = sweep(args.scenario, grid, args.seeds, out=args.out, workers=args.workers, progress=True)
+    df.to_csv(Path(args.out) / "sweep.csv", index=False)
+    cols = [c for c in df.columns if c not in ("digest", "traceback")]
+    print(df[cols].to_string(index=False))
+    return 0 if "error" not in df or df["error"].isna().all() else 1
