@@ -91,8 +91,14 @@ def combinations(grid: dict, seeds) -> list[tuple[dict, int]]:
 
 
 def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.PathLike = "sweeps/run",
-          workers: int | None = None, progress: bool = False):
-    """Run the grid (see the module docstring); returns a DataFrame."""
+          workers: int | None = None, progress: bool = False, scheduler=None):
+    """Run the grid (see the module docstring); returns a DataFrame.
+
+    ``scheduler``: a Dask distributed scheduler address
+    (``"tcp://host:port"``) or a ``distributed.Client``: the runs are
+    submitted to that cluster (``Client.submit``, one task per run, results
+    gathered as they complete) instead of local processes.  The workers
+    must see ``out`` (a shared folder) and have ``lob`` installed."""
     import pandas as pd
     grid = dict(grid or {})
     out = Path(out)
@@ -106,7 +112,21 @@ def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.Pat
             todo.append((params, seed))
     n_workers = workers or os.cpu_count() or 1
     done, failed, t0 = 0, 0, time.perf_counter()
-    if todo:
+    if todo and scheduler is not None:
+        from distributed import Client, as_completed as dask_completed
+        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+        try:
+            futs = [client.submit(_one, scenario, p, s, str(out), pure=False) for p, s in todo]
+            for fu in dask_completed(futs):
+                r = fu.result()
+                rows.append(r)
+                done += 1
+                failed += r.get("error") is not None
+                _progress(progress, done, failed, len(todo), t0)
+        finally:
+            if client is not scheduler:
+                client.close()
+    elif todo:
         if n_workers == 1:
             results = (_one(scenario, p, s, str(out)) for p, s in todo)
             for r in results:
@@ -147,6 +167,7 @@ def add_arguments(p) -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 for every combination")
     p.add_argument("--out", default="sweeps/run", help="folder of the per-run results (resumable)")
     p.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    p.add_argument("--scheduler", default=None, help="a Dask distributed scheduler address (tcp://host:port)")
 
 
 def main(args) -> int:
@@ -164,7 +185,8 @@ def main(args) -> int:
             except (ValueError, SyntaxError):
                 out.append(v)
         grid[key] = out
-    df = sweep(args.scenario, grid, args.seeds, out=args.out, workers=args.workers, progress=True)
+    df = sweep(args.scenario, grid, args.seeds, out=args.out, workers=args.workers, progress=True,
+               scheduler=args.scheduler)
     df.to_csv(Path(args.out) / "sweep.csv", index=False)
     cols = [c for c in df.columns if c not in ("digest", "traceback")]
     print(df[cols].to_string(index=False))

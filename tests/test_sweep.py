@@ -43,3 +43,14 @@ def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
     assert good["conserved"]
     assert (tmp_path / run_id("liquidation-cascade", {"duration_s": 240.0, "shock_s": 9999.0}, 0)
             / "summary.json").exists()
+
+
+def test_dask_local_cluster_gives_the_same_results_as_local_runs(tmp_path):
+    from distributed import Client, LocalCluster
+    grid = {**{k: [v] for k, v in SHORT.items()}, **GRID}
+    local = lob.sweep("liquidation-cascade", grid, seeds=1, out=tmp_path / "local", workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                      processes=True) as cluster, Client(cluster) as client:
+        dist = lob.sweep("liquidation-cascade", grid, seeds=1, out=tmp_path / "dask", scheduler=client)
+    assert list(dist["digest"]) == list(local["digest"])
+    assert list(dist["run"]) == list(local["run"])
