@@ -42,7 +42,7 @@ from ..sim.chain import ChainSpec
 from ..sim.model import AgentSpec, AssetSpec, BookSpec, ScenarioSpec, VenueSpec
 from ..sim.risk import MarginAssetSpec, RiskEngineSpec
 from .liquidation_cascade import Holder, StinkBids
-from .usde_depeg import ExchangeLooper, PegTrader, UsdeArb, Whale
+from .usde_depeg import ExchangeLooper, UsdeArb, Whale, usde_book_agents
 
 MAJORS = {"BTC": 120_000.0, "ETH": 4_300.0, "SOL": 220.0, "BNB": 1_200.0, "WBETH": 4_600.0, "BNSOL": 230.0}
 
@@ -173,22 +173,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
 
     # the USDe complex (as in usde_depeg): book 1 on BIG
     ub = book_of[("BIG", "USDe")]
-    from strategies.guarded_ladder import GuardedLadderMM
-    agents += [
-        AgentSpec(kind=L.KIND_PYTHON, count=3, book=ub, strategy=lambda: PegTrader(size=20_000.0),
-                  balances={"USDT": 5_000_000, "USDe": 5_000_000}, lat_order_ns=5_000_000, lat_md_ns=5_000_000,
-                  first_wake_s=(0.5, 5.0), list_cap=32),
-        AgentSpec(kind=L.KIND_ZI, count=1, book=ub, params=(2.0, 0.1, 0.02, 2000.0, 0.7, 30.0),
-                  balances={"USDT": 1_000_000, "USDe": 1_000_000}, lat_order_ns=500_000, lat_md_ns=500_000,
-                  first_wake_s=(0.0, 0.1), list_cap=4096),
-        AgentSpec(kind=L.KIND_PYTHON, count=2, book=ub,
-                  strategy=lambda: GuardedLadderMM(GuardedLadderConfig(
-                      refresh_s=1.0, half_spread_bps=2.0, spacing_bps=3.0, size=50_000, levels=4,
-                      risk=RiskControlsConfig(window_s=60.0, max_range_bps=150.0, reentry_s=600.0, pull="bids",
-                                              max_inventory_lots=500_000.0)), base="USDe", quote="USDT"),
-                  balances={"USDT": 2_000_000, "USDe": 2_000_000}, lat_order_ns=1_000_000, lat_md_ns=1_000_000,
-                  first_wake_s=(0.5, 2.0), list_cap=32),
-    ]
+    agents += usde_book_agents(ub)
     if loops:
         for _ in range(80):
             p = float(100_000.0 * np.exp(g.standard_normal()))

@@ -204,6 +204,31 @@ class PegTrader(Strategy):
         return now + int(self.refresh_s * NS)
 
 
+def usde_book_agents(book: int, peg_size: float = 20_000.0) -> list:
+    """The USDe/USDT book's own liquidity: peg traders, a small ZI flow and
+    two guarded market makers that pull on volatility (shared with
+    ``oct_10_2025``)."""
+    from strategies.guarded_ladder import GuardedLadderConfig, GuardedLadderMM
+    from strategies.risk_controls import RiskControlsConfig
+
+    return [
+        AgentSpec(kind=L.KIND_PYTHON, count=3, book=book, strategy=lambda: PegTrader(size=peg_size),
+                  balances={"USDT": 5_000_000, "USDe": 5_000_000}, lat_order_ns=5_000_000, lat_md_ns=5_000_000,
+                  first_wake_s=(0.5, 5.0), list_cap=32),
+        AgentSpec(kind=L.KIND_ZI, count=1, book=book, params=(2.0, 0.1, 0.02, 2000.0, 0.7, 30.0),
+                  balances={"USDT": 1_000_000, "USDe": 1_000_000}, lat_order_ns=500_000, lat_md_ns=500_000,
+                  first_wake_s=(0.0, 0.1), list_cap=4096),
+        AgentSpec(kind=L.KIND_PYTHON, count=2, book=book,
+                  strategy=lambda: GuardedLadderMM(GuardedLadderConfig(
+                      refresh_s=1.0, half_spread_bps=2.0, spacing_bps=3.0, size=50_000, levels=4,
+                      risk=RiskControlsConfig(window_s=60.0, max_range_bps=150.0, reentry_s=600.0, pull="bids",
+                                              max_inventory_lots=500_000.0)),
+                      base="USDe", quote="USDT"),
+                  balances={"USDT": 2_000_000, "USDe": 2_000_000}, lat_order_ns=1_000_000, lat_md_ns=1_000_000,
+                  first_wake_s=(0.5, 2.0), list_cap=32),
+    ]
+
+
 def usde_depeg(*, duration_s: float = 3600.0, shock_s: float = 300.0, shock: float = -0.25,
                n_holders: int = 40, holder_usde: tuple = (100_000, 1_000_000), holder_leverage: tuple = (1.5, 3.0),
                n_whales: int = 5, whale_alt: float = 3_000_000, n_arbs: int = 4, arb_capital: float = 2_000_000,
@@ -212,9 +237,6 @@ def usde_depeg(*, duration_s: float = 3600.0, shock_s: float = 300.0, shock: flo
                peg_size: float = 20_000.0, n_ex_loopers: int = 100, ex_looper_capital: tuple = (100_000.0, 1.0),
                ex_looper_leverage: tuple = (3.0, 8.0), ex_looper_drawdown: tuple = (0.05, 0.3),
                order_policy: str = "pro_rata", params_seed: int = 5) -> ScenarioSpec:
-    from strategies.guarded_ladder import GuardedLadderConfig, GuardedLadderMM
-    from strategies.risk_controls import RiskControlsConfig
-
     if not 0 < shock_s < duration_s:
         raise ValueError(f"shock_s must be inside the run (0, {duration_s}), got {shock_s}")
     g = np.random.default_rng(params_seed)
@@ -233,22 +255,8 @@ def usde_depeg(*, duration_s: float = 3600.0, shock_s: float = 300.0, shock: flo
         AgentSpec(kind=L.KIND_LADDER_MM, count=3, book=ALT_BOOK, params=(2.0, 50.0, 100.0, 500.0, 0.0, 0.02, 50_000.0),
                   iparams=(8,), balances={"USDT": 20_000_000, "ALT": 20_000_000}, lat_order_ns=1_000_000,
                   lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64),
-        # the USDe book: peg traders, small ZI flow, a guarded market maker
-        AgentSpec(kind=L.KIND_PYTHON, count=3, book=USDE_BOOK, strategy=lambda: PegTrader(size=peg_size),
-                  balances={"USDT": 5_000_000, "USDe": 5_000_000}, lat_order_ns=5_000_000, lat_md_ns=5_000_000,
-                  first_wake_s=(0.5, 5.0), list_cap=32),
-        AgentSpec(kind=L.KIND_ZI, count=1, book=USDE_BOOK, params=(2.0, 0.1, 0.02, 2000.0, 0.7, 30.0),
-                  balances={"USDT": 1_000_000, "USDe": 1_000_000}, lat_order_ns=500_000, lat_md_ns=500_000,
-                  first_wake_s=(0.0, 0.1), list_cap=4096),
-        AgentSpec(kind=L.KIND_PYTHON, count=2, book=USDE_BOOK,
-                  strategy=lambda: GuardedLadderMM(GuardedLadderConfig(
-                      refresh_s=1.0, half_spread_bps=2.0, spacing_bps=3.0, size=50_000, levels=4,
-                      risk=RiskControlsConfig(window_s=60.0, max_range_bps=150.0, reentry_s=600.0, pull="bids",
-                                              max_inventory_lots=500_000.0)),
-                      base="USDe", quote="USDT"),
-                  balances={"USDT": 2_000_000, "USDe": 2_000_000}, lat_order_ns=1_000_000, lat_md_ns=1_000_000,
-                  first_wake_s=(0.5, 2.0), list_cap=32),
     ]
+    agents += usde_book_agents(USDE_BOOK, peg_size)
     # exchange collateral holders: USDe + ALT against a USDT loan
     for _ in range(n_holders):
         usde = float(g.uniform(*holder_usde))

@@ -40,7 +40,7 @@ Units: ns, USD, atoms, lots, ticks.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -133,7 +133,6 @@ class RiskEngineSpec:
     lat_md_ns: int = 1_000_000
     record_states: bool = True
     states_every_s: float = 0.0           # record valuations at most this often (0: every cycle)
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.order_policy not in ORDER_POLICIES:

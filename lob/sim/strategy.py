@@ -127,12 +127,6 @@ class Strategy:
                 return float(r)
         return float("inf")
 
-    def position_value(self, asset: str, price_ticks: float, book: int | None = None) -> float:
-        """Balance of ``asset`` valued at ``price_ticks`` of ``book`` (quote units)."""
-        sim = self._sim
-        b = self.book if book is None else book
-        return float(self.balance(asset)) * price_ticks * float(sim.spec.books[b].tick)
-
     def open_orders(self) -> dict[int, dict]:
         """Orders you sent that you have not been told are done (with order
         events off: the orders the venue holds for you)."""
