@@ -64,12 +64,24 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 shock_alt: tuple = (-0.25, -0.10), mm_per_alt: int = 2, longs_per_alt: int = 3,
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
                 stink_scale: float = 1.0, loops: bool = True, value_wake_s: float = 5.0,
-                cash_mm_max_usd: float = float("inf"), params_seed: int = 2025) -> ScenarioSpec:
+                cash_mm_max_usd: float = float("inf"), user_mm=None, user_mm_share: float = 0.5,
+                params_seed: int = 2025) -> ScenarioSpec:
+    """The spec (see the module docstring).  ``user_mm``: a Python
+    ``Strategy`` factory (a class, or an import path ``"pkg.mod:Class"``)
+    that takes the place of ``user_mm_share`` of the built-in unified-account
+    market makers on every BIG book (at least one per book), on the same
+    accounts (inventory, collateral, loan and credit line); ``params_seed``
+    draws the population's parameters, the run seed everything that happens."""
     from strategies.guarded_ladder import GuardedLadderConfig
     from strategies.risk_controls import RiskControlsConfig
 
     if not 0 < shock_s < duration_s:
         raise ValueError(f"shock_s must be inside the run (0, {duration_s}), got {shock_s}")
+    if isinstance(user_mm, str):
+        from ..config.loader import load_object
+        user_mm = load_object(user_mm)
+    if user_mm is not None and not 0.0 < user_mm_share <= 1.0:
+        raise ValueError(f"user_mm_share must be in (0, 1], got {user_mm_share}")
     g = np.random.default_rng(params_seed)
     alts = [f"ALT{k + 1:02d}" for k in range(n_alts)]
     alt_px = {a: float(np.exp(g.uniform(np.log(0.05), np.log(20.0)))) for a in alts}
@@ -135,7 +147,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         b = book_of[("BIG", a)]
         n = 3 if a in MAJORS else mm_per_alt
         scale = 10.0 if a in MAJORS else depth[a]
-        for _ in range(n):
+        n_user = 0 if user_mm is None else max(1, int(round(user_mm_share * n)))
+        for j in range(n):
             inv = 300_000.0 * scale
             other = float(g.uniform(0.2, 0.6)) * inv
             lev = float(g.uniform(1.5, 3.0))
@@ -152,7 +165,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
             cfg = GuardedLadderConfig(refresh_s=float(g.uniform(1.0, 3.0)), half_spread_bps=float(g.uniform(5, 20)),
                                       spacing_bps=float(g.uniform(5, 20)), size=lots(inv * 0.01, a), levels=5,
                                       risk=risk)
-            agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=b, strategy=_mm(a, cfg), margin_venue="BIG",
+            agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=b, margin_venue="BIG",
+                                    strategy=user_mm if j < n_user else _mm(a, cfg),
                                     balances={a: units(inv, a), which: units(other, which), "USDT": -loan},
                                     credit={"USDT": loan + inv}, lat_order_ns=1_000_000, lat_md_ns=1_000_000,
                                     first_wake_s=(0.5, 3.0), list_cap=64, order_events=False))
