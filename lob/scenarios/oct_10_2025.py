@@ -64,7 +64,10 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 shock_alt: tuple = (-0.25, -0.10), mm_per_alt: int = 2, longs_per_alt: int = 3,
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
                 stink_scale: float = 1.0, loops: bool = True, value_wake_s: float = 5.0,
-                cash_mm_max_usd: float = float("inf"), user_mm=None, user_mm_share: float = 0.5,
+                cash_mm_max_usd: float = float("inf"), value_capital_usd: float = float("inf"),
+                cash_mm_index_weight: float = 0.0, zi_vol_ref_bps: float = 0.0, zi_vol_horizon_s: float = 60.0,
+                mm_open_ratio: tuple = (2.2, 6.0), long_open_ratio: tuple = (2.1, 5.0),
+                user_mm=None, user_mm_share: float = 0.5,
                 params_seed: int = 2025) -> ScenarioSpec:
     """The spec (see the module docstring).  ``user_mm``: a Python
     ``Strategy`` factory (a class, or an import path ``"pkg.mod:Class"``)
@@ -89,6 +92,17 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
     prices = dict(MAJORS, **alt_px)
     grid = {a: _grid(p) for a, p in prices.items()}
     grid["USDe"] = (Decimal("0.0001"), Decimal(1))
+    # collateral ratios (haircuts) of the large exchange: majors flat, altcoins by liquidity
+    hc = {"USDe": 0.95, "BTC": 0.95, "ETH": 0.95, "SOL": 0.9, "BNB": 0.9, "WBETH": 0.9, "BNSOL": 0.9}
+    hc.update({a: float(np.clip(0.5 + 0.15 * np.log(depth[a] + 1), 0.4, 0.8)) for a in alts})
+    loan_mm, loan_im = 0.05, 0.10
+    min_ratio = loan_im / loan_mm * 1.025          # accounts open just inside the initial margin
+
+    def loan_for(collateral_usd, ratio):
+        """The USDT loan that opens an account of haircut-weighted
+        ``collateral_usd`` at margin ratio (uniMMR) ``ratio``:
+        ``(collateral - loan) / (loan_mm * loan) = ratio``."""
+        return collateral_usd / (1.0 + loan_mm * max(ratio, min_ratio))
 
     assets = [AssetSpec(name="USDT")]
     assets.append(AssetSpec(name="USDe", fundamental=10_000.0, kappa=0.01, sigma=0.5))
@@ -116,20 +130,24 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         b = book_of[(venue, a)]
         bal = {"USDT": 50_000_000, a: units(50_000_000, a)}
         size = 2_000.0 * scale
+        vcap = value_capital_usd * scale
+        vbal = bal if vcap == float("inf") else {"USDT": round(vcap, 2), a: units(vcap, a)}
         return [
-            AgentSpec(kind=L.KIND_ZI, count=1, book=b, params=(3.0, 0.2, 0.02, lots(size, a), 0.7, 300.0),
+            AgentSpec(kind=L.KIND_ZI, count=1, book=b,
+                      params=(3.0, 0.2, 0.02, lots(size, a), 0.7, 300.0, zi_vol_horizon_s, zi_vol_ref_bps),
                       balances=bal, lat_order_ns=500_000, lat_md_ns=500_000, first_wake_s=(0.0, 0.1), list_cap=8192),
             AgentSpec(kind=L.KIND_NOISE, count=10, book=b, params=(30.0, 0.5, lots(size, a), 20.0), balances=bal,
                       lat_order_ns=20_000_000, lat_order_jitter=0.5, lat_md_ns=20_000_000, first_wake_s=(0.0, 30.0),
                       list_cap=4),
             AgentSpec(kind=L.KIND_VALUE, count=6, book=b,
-                      params=(value_wake_s, 30.0, 0.3, lots(size, a), 30.0, 0.2, 20.0), balances=bal,
+                      params=(value_wake_s, 30.0, 0.3, lots(size, a), 30.0, 0.2, 20.0), balances=vbal,
                       lat_order_ns=5_000_000, lat_order_jitter=0.3, lat_md_ns=5_000_000, first_wake_s=(0.0, 5.0),
                       list_cap=8),
             AgentSpec(kind=L.KIND_LADDER_MM, count=1, book=b,
                       params=(2.0, 50.0, 100.0, lots(size / 4, a), 0.0,
                               0.0 if cash_mm_max_usd == float("inf") else 100.0 / lots(cash_mm_max_usd * scale, a),
-                              1e12 if cash_mm_max_usd == float("inf") else lots(cash_mm_max_usd * scale, a)),
+                              1e12 if cash_mm_max_usd == float("inf") else lots(cash_mm_max_usd * scale, a),
+                              cash_mm_index_weight),
                       iparams=(8,), balances=bal,
                       lat_order_ns=1_000_000, lat_md_ns=1_000_000, first_wake_s=(0.5, 2.0), list_cap=64),
         ]
@@ -151,9 +169,9 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         for j in range(n):
             inv = 300_000.0 * scale
             other = float(g.uniform(0.2, 0.6)) * inv
-            lev = float(g.uniform(1.5, 3.0))
-            loan = round((inv + other) * (1 - 1 / lev) * leverage_scale, 2)
+            r_open = float(g.uniform(*mm_open_ratio))
             which = ("USDe", "WBETH", "BNSOL")[int(g.integers(0, 3))]
+            loan = round(loan_for(hc[a] * inv + hc[which] * other, r_open) * leverage_scale, 2)
             risk = RiskControlsConfig(
                 window_s=60.0,
                 max_drawdown_bps=float(g.uniform(300, 1500)) if kill_switch else math.inf,
@@ -173,8 +191,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         # leveraged longs (spot margin) and stink bids
         for _ in range(10 if a in MAJORS else longs_per_alt):
             size = float(g.uniform(0.2, 1.5)) * 200_000.0 * scale
-            lv = float(g.uniform(1.5, 4.0))
-            loan = round(size * (1 - 1 / lv) * leverage_scale, 2)
+            loan = round(loan_for(hc[a] * size, float(g.uniform(*long_open_ratio))) * leverage_scale, 2)
             agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=b, strategy=Holder, margin_venue="BIG",
                                     balances={a: units(size, a), "USDT": -loan}, credit={"USDT": loan},
                                     first_wake_s=(0.0, 0.0), list_cap=4))
@@ -192,7 +209,9 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
         for _ in range(80):
             p = float(100_000.0 * np.exp(g.standard_normal()))
             lev = float(g.uniform(3.0, 8.0))
-            loan = round(p * (lev - 1) * leverage_scale, 2)
+            # at most the leverage the initial margin allows: (0.95 (p + L) - L) / (0.05 L) >= min_ratio
+            loan = round(min(p * (lev - 1), hc["USDe"] * p / (1 + loan_mm * min_ratio - hc["USDe"]))
+                         * leverage_scale, 2)
             agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=ub, margin_venue="BIG",
                                     strategy=(lambda d=float(g.uniform(0.03, 0.12)): ExchangeLooper(d)),
                                     balances={"USDe": round(p + loan), "USDT": -loan}, credit={"USDT": loan},
@@ -202,25 +221,20 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                                 balances={"USDT": 2_000_000}, lat_order_ns=2_000_000, lat_md_ns=2_000_000,
                                 first_wake_s=(1.0, 2.0), list_cap=8))
     for _ in range(5):
-        loan = round(3_000_000 * float(g.uniform(0.3, 0.5)) * leverage_scale, 2)
+        ltv = float(g.uniform(0.3, 0.5))
         a = alts[int(g.integers(0, len(alts)))]
+        loan = round(min(3_000_000 * ltv, loan_for(hc[a] * 3_000_000, min_ratio)) * leverage_scale, 2)
         agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, margin_venue="BIG", book=book_of[("BIG", a)],
                                 strategy=(lambda loan=loan, r=int(g.integers(3, 6)), c=float(g.uniform(1.5, 3.0)):
                                           Whale(loop_usd=loan, ltv=0.8, rounds=r, call_ratio=c)),
                                 balances={a: units(3_000_000, a), "USDT": -loan}, credit={"USDT": loan},
                                 first_wake_s=(1.0, 1.0), list_cap=4))
 
-    margin_assets = [MarginAssetSpec(asset="USDT", loan_mm=0.05, loan_im=0.1, cash=True),
-                     MarginAssetSpec(asset="USDe", haircut=0.95, policy=policy, oracle_usd=1.0),
-                     MarginAssetSpec(asset="BTC", haircut=0.95, policy="last"),
-                     MarginAssetSpec(asset="ETH", haircut=0.95, policy="last"),
-                     MarginAssetSpec(asset="SOL", haircut=0.9, policy="last"),
-                     MarginAssetSpec(asset="BNB", haircut=0.9, policy="last"),
-                     MarginAssetSpec(asset="WBETH", haircut=0.9, policy=policy),
-                     MarginAssetSpec(asset="BNSOL", haircut=0.9, policy=policy)]
-    margin_assets += [MarginAssetSpec(asset=a, haircut=float(np.clip(0.5 + 0.15 * np.log(depth[a] + 1), 0.4, 0.8)),
-                                      policy="last") for a in alts]
-    risk_engine = RiskEngineSpec(venue="BIG", quote="USDT", assets=tuple(margin_assets), cadence_s=1.0,
+    margin_assets = [MarginAssetSpec(asset="USDT", loan_mm=loan_mm, loan_im=loan_im, cash=True),
+                     MarginAssetSpec(asset="USDe", haircut=hc["USDe"], policy=policy, oracle_usd=1.0)]
+    margin_assets += [MarginAssetSpec(asset=a, haircut=hc[a], policy=policy if a in ("WBETH", "BNSOL") else "last")
+                      for a in ["BTC", "ETH", "SOL", "BNB", "WBETH", "BNSOL"] + alts]
+    risk_engine = RiskEngineSpec(venue="BIG", quote="USDT", assets=tuple(margin_assets), cadence_s=1.0, start_s=min(300.0, shock_s / 2),
                                  takeover_ratio=1.0, target_ratio=1.2, call_ratio=1.5, fee_rate=0.005,
                                  slice_frac=0.25, limit_bps=500.0, order_policy="pro_rata",
                                  insurance_fund=50_000_000, states_every_s=10.0)

@@ -15,7 +15,10 @@ Kinds:
   opposite best with P(d) ~ d**-alpha on [1, D] (``ap[4]``, ``ap[5]``),
   market orders at rate ``ap[1]``, and cancellation of each of its resting
   orders at rate ``ap[2]`` (so total cancellations are proportional to the
-  queue it holds).  Sizes are geometric with mean ``ap[3]`` lots.
+  queue it holds).  Sizes are geometric with mean ``ap[3]`` lots.  With
+  ``ap[7] > 0`` liquidity is withdrawn under stress: the limit-order rate
+  is divided by ``1 + (sigma / ap[7])**2``, sigma the realized volatility of
+  the mid (bps/sqrt(s), exponentially weighted over ``ap[6]`` s).
 * NOISE: wakes at exponential intervals (mean ``ap[0]`` s); a market order
   with probability ``ap[1]``, else a limit order within ``ap[3]`` ticks of
   the far touch; size geometric with mean ``ap[2]``.
@@ -32,7 +35,10 @@ Kinds:
 * LADDER_MM: every ``ap[0]`` s cancels its quotes and posts ``ai[1]`` levels
   per side around the mid: half spread ``ap[1]`` bps, spacing ``ap[2]`` bps,
   ``ap[3]`` lots each, centre skewed by ``ap[5]`` bps per lot of inventory,
-  a side withheld when inventory passes ``ap[6]`` lots.
+  a side withheld when inventory passes ``ap[6]`` lots.  With ``ap[7] > 0``
+  the centre is ``(1 - ap[7]) * mid + ap[7] * reference``, the reference
+  being the book's fundamental (an index / other venues' price): an
+  arbitrageur quoting around the index with a finite inventory (``ap[6]``).
 """
 from __future__ import annotations
 
@@ -82,7 +88,21 @@ def _cancel_all(W, a, now):
 @njit(cache=True, _nrt=False)
 def decide_zi(W, a, now):
     b = W.ai[a, 0]
+    bid, ask, last = _view(W, a, now)
     lam_l = W.ap[a, 0]
+    ref = W.ap[a, 7]
+    if ref > 0.0:
+        # liquidity withdrawal: the limit-order rate falls with the realized
+        # variance (an exponentially weighted sum of squared mid returns over
+        # ap[6] s, bps^2/s): lam_l / (1 + (sigma / ap[7])^2)
+        if bid > 0 and ask > 0:
+            mid = 0.5 * (bid + ask)
+            if W.ast[a, 0] > 0.0:
+                r = math.log(mid / W.ast[a, 0]) * 1e4
+                W.ast[a, 2] = W.ast[a, 2] * math.exp(-(now - W.ast[a, 1]) * 1e-9 / W.ap[a, 6]) + r * r / W.ap[a, 6]
+            W.ast[a, 0] = mid
+            W.ast[a, 1] = float(now)
+        lam_l = lam_l / (1.0 + W.ast[a, 2] / (ref * ref))
     lam_m = W.ap[a, 1]
     delta = W.ap[a, 2]
     n_live = W.alcnt[a]
@@ -90,7 +110,6 @@ def decide_zi(W, a, now):
     if total <= 0.0:
         return -1
     u = rng.uniform(W.arng, a) * total
-    bid, ask, last = _view(W, a, now)
     side = C.BUY if rng.uniform(W.arng, a) < 0.5 else C.SELL
     if u < lam_l:
         alpha = W.ap[a, 4]
@@ -204,8 +223,14 @@ def decide_ladder_mm(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
     bid, ask, last = _view(W, a, now)
-    # a market maker sees only the book: the mid, else the last trade
+    # a market maker sees the book: the mid, else the last trade; with
+    # ap[7] > 0 it centres on a blend with the reference (index) value
     mid = 0.5 * (bid + ask) if bid > 0 and ask > 0 else float(last)
+    w = W.ap[a, 7]
+    if w > 0.0:
+        v = oracle_value(W, W.books[b, L.BK_REF], now)
+        if v > 0.0:
+            mid = v if mid <= 0.0 else (1.0 - w) * mid + w * v
     if mid > 0.0:
         acct = W.agents[a, L.A_ACCOUNT]
         lot = W.books[b, L.BK_LOT]

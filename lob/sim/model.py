@@ -188,8 +188,8 @@ class Simulation:
             pops.append(AgentSpec(kind=L.KIND_PYTHON, count=1, strategy=(lambda r=r: RiskEngine(r)),
                                   balances={r.quote: r.insurance_fund}, lat_order_ns=r.lat_order_ns,
                                   lat_md_ns=r.lat_md_ns,
-                                  first_wake_s=(min(r.cadence_s, r.check_s),) * 2 if r.move_bps != float("inf")
-                                  else (r.cadence_s, r.cadence_s),
+                                  first_wake_s=(max(r.start_s, min(r.cadence_s, r.check_s)),) * 2
+                                  if r.move_bps != float("inf") else (max(r.start_s, r.cadence_s),) * 2,
                                   list_cap=4096))
         from .chain import Chain, ChainSeller
         for c in spec.chains:

@@ -117,6 +117,7 @@ class RiskEngineSpec:
     assets: tuple = ()                    # MarginAssetSpec per asset it accepts (others count 0)
     perps: tuple = ()                     # MarginPerpSpec per perpetual it lists
     cadence_s: float = 1.0
+    start_s: float = 0.0                  # first valuation (s): after a warm-up in which the books form
     move_bps: float = float("inf")       # also re-value when a watched book's last price moved this much
     check_s: float = 0.1                  # how often prices are checked for such a move (when move_bps is set)
     takeover_ratio: float = 1.0
@@ -138,6 +139,8 @@ class RiskEngineSpec:
         if self.order_policy not in ORDER_POLICIES:
             raise ValueError(f"risk engine {self.venue!r}: order_policy must be one of "
                              f"{sorted(ORDER_POLICIES)}, got {self.order_policy!r}")
+        if not self.start_s >= 0:
+            raise ValueError(f"risk engine {self.venue!r}: start_s must be >= 0 seconds, got {self.start_s}")
         if not self.cadence_s > 0:
             raise ValueError(f"risk engine {self.venue!r}: cadence_s must be > 0 seconds")
         if not self.check_s > 0:
