@@ -62,10 +62,13 @@ def __getattr__(name):
     if name == "sweep":
         from .sweeps import sweep
         return sweep
+    if name == "benchmark":
+        from .mm_benchmark import benchmark
+        return benchmark
     if name == "ReferenceEngine":
         from .core.reference import ReferenceEngine
         return ReferenceEngine
     raise AttributeError(f"module 'lob' has no attribute {name!r}")
 
 
-__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "run", "sweep", "__version__"]
+__all__ = ["codes", "Instrument", "Engine", "CapacityError", "ReferenceEngine", "run", "sweep", "benchmark", "__version__"]

@@ -8,9 +8,12 @@ import sys
 
 # name -> (module, help); the module defines add_arguments(parser) and main(args) -> int
 SUBCOMMANDS = {
-    "run": ("lob.run_cli", "run a scenario (oct-10-2025, liquidation-cascade, usde-depeg, calm-day) and print a summary"),
+    "run": ("lob.run_cli", "run a scenario (oct-10-2025, liquidation-cascade, usde-depeg, flash-crash, "
+                           "stablecoin-depeg, calm-day) and print a summary"),
     "explain": ("lob.explain", "print the causal chain of a crash run written by `lob run --out`"),
     "sweep": ("lob.sweeps", "run a scenario over a parameter grid and seeds on local processes"),
+    "benchmark": ("lob.mm_benchmark", "evaluate your market maker (an import path) on the crash suite against the "
+                                      "built-in market makers: scorecard, benchmark.json, benchmark.png"),
     "report": ("lob.report", "write the figures and the HTML report of a run written by `lob run --out`"),
     "lobster": ("lob.replay.lobster_cli", "replay a LOBSTER message file and check it against the orderbook file"),
     "bench": ("lob.bench.cli", "measure engine throughput against the reference twin (prints JSON)"),

@@ -11,6 +11,8 @@ SCENARIOS = {
     "liquidation-cascade": ("lob.scenarios.liquidation_cascade", "liquidation_cascade"),
     "usde-depeg": ("lob.scenarios.usde_depeg", "usde_depeg"),
     "oct-10-2025": ("lob.scenarios.oct_10_2025", "oct_10_2025"),
+    "flash-crash": ("lob.scenarios.flash_crash", "flash_crash"),
+    "stablecoin-depeg": ("lob.scenarios.stablecoin_depeg", "stablecoin_depeg"),
 }
 
 

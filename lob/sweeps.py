@@ -12,7 +12,11 @@ raises is recorded with its error (``error`` column) and does not stop the
 others.  The result has one row per run: the parameters, the seed, the
 run id, and the run's summary metrics (:func:`metrics`).
 
-``lob sweep SCENARIO --grid KEY=V1,V2 --seeds N --out DIR`` is the CLI.
+``lob sweep SCENARIO --grid KEY=V1,V2 --seeds N --out DIR`` is the CLI; with
+grid parameters and more than one seed it also writes ``sensitivity.png``
+and ``sensitivity.csv`` (each metric against each parameter with confidence
+bands across seeds: :func:`sensitivity`, :func:`plot_sensitivity`, from
+:mod:`lob.sensitivity`).
 """
 from __future__ import annotations
 
@@ -25,6 +29,8 @@ import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+
+from .sensitivity import DEFAULT_METRICS, bands, plot_sensitivity, plottable, sensitivity  # noqa: F401  (re-exported)
 
 
 def metrics(res, shock_s: float | None = None) -> dict:
@@ -168,6 +174,10 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default="sweeps/run", help="folder of the per-run results (resumable)")
     p.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     p.add_argument("--scheduler", default=None, help="a Dask distributed scheduler address (tcp://host:port)")
+    p.add_argument("--metrics", default=",".join(DEFAULT_METRICS),
+                   help="metrics of the sensitivity figure, comma-separated (those without values are skipped)")
+    p.add_argument("--band", choices=("t", "bootstrap"), default="t",
+                   help="confidence band of the mean across seeds in the sensitivity figure (90%%)")
 
 
 def main(args) -> int:
@@ -190,4 +200,27 @@ def main(args) -> int:
     df.to_csv(Path(args.out) / "sweep.csv", index=False)
     cols = [c for c in df.columns if c not in ("digest", "traceback")]
     print(df[cols].to_string(index=False))
+    _write_sensitivity(df, grid, args)
     return 0 if "error" not in df or df["error"].isna().all() else 1
+
+
+def _write_sensitivity(df, grid: dict, args) -> None:
+    """``sensitivity.csv`` and ``sensitivity.png`` in ``args.out`` when the
+    grid has parameters and more than one seed (else nothing: a band needs
+    seeds); a line on stderr says what was written or why not."""
+    out = Path(args.out)
+    metrics = [m for m in args.metrics.split(",") if m]
+    if not grid or args.seeds < 2:
+        print("lob sweep: no sensitivity figure (it needs --grid parameters and --seeds >= 2)", file=sys.stderr)
+        return
+    ms = plottable(df, metrics)
+    if not ms:
+        print(f"lob sweep: no sensitivity figure (no values of {', '.join(metrics)} in this sweep)", file=sys.stderr)
+        return
+    if not [k for k in grid if len(grid[k]) > 1]:
+        print("lob sweep: no sensitivity figure (no --grid parameter takes more than one value)", file=sys.stderr)
+        return
+    bands(df, ms, band=args.band, params=list(grid)).to_csv(out / "sensitivity.csv", index=False)
+    plot_sensitivity(df, ms, out / "sensitivity.png", band=args.band, params=list(grid))
+    print(f"lob sweep: wrote {out / 'sensitivity.png'} and sensitivity.csv ({', '.join(ms)}; "
+          f"90% {args.band} band across {args.seeds} seeds)", file=sys.stderr)
