@@ -154,17 +154,24 @@ def plottable(df, metrics=DEFAULT_METRICS) -> list[str]:
 
 def bands(df, metrics=DEFAULT_METRICS, *, params=None, **kw):
     """:func:`sensitivity` of every plottable metric against every grid
-    parameter that varies, as one long table (``param`` names the
-    parameter, ``value`` its value)."""
+    parameter that varies, as one long table: ``metric``, ``param`` (the
+    parameter varied), ``value`` (its value, as given: a bool stays a
+    bool), the other grid parameters (held at the row's values; empty in
+    the column of ``param`` itself), then ``n``, ``mean``, ``median``,
+    ``sd``, ``lo``, ``hi``, ``band``, ``level``."""
     import pandas as pd
+    ps = grid_params(df, params)
+    cols = ["metric", "param", "value", *ps, "n", "mean", "median", "sd", "lo", "hi", "band", "level"]
     parts = []
     for m in plottable(df, metrics):
         for p in varied(df, params):
             s = sensitivity(df, m, p, params=params, **kw)
-            s.insert(0, "value", s.pop(p))
+            s.insert(0, "value", s.pop(p).astype(object))        # one column for every parameter's values
             s.insert(0, "param", p)
             parts.append(s)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(parts, ignore_index=True).reindex(columns=cols)
 
 
 def plot_sensitivity(df, metrics=DEFAULT_METRICS, out_png="sensitivity.png", *, level: float = 0.9,
@@ -179,6 +186,7 @@ def plot_sensitivity(df, metrics=DEFAULT_METRICS, out_png="sensitivity.png", *, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import FuncFormatter
 
     ms = plottable(df, metrics)
     ps = varied(df, params)
@@ -211,6 +219,11 @@ def plot_sensitivity(df, metrics=DEFAULT_METRICS, out_png="sensitivity.png", *, 
                            color=line.get_color())
             if not numeric:
                 ax.set_xticks(range(len(values)), [str(v) for v in values])
+            elif len(values) <= 8:                   # the grid's own values, not overlapping long numbers
+                ax.set_xticks([float(v) for v in values], [f"{float(v):g}" for v in values],
+                              rotation=30 if max(len(f"{float(v):g}") for v in values) > 4 else 0)
+            else:
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.set_xlabel(p)
             ax.set_ylabel(m)
             n = int(s["n"].min()) if len(s) else 0

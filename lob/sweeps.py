@@ -214,8 +214,15 @@ def _write_sensitivity(df, grid: dict, args) -> None:
         print("lob sweep: no sensitivity figure (it needs --grid parameters and --seeds >= 2)", file=sys.stderr)
         return
     ms = plottable(df, metrics)
+    ok = df[df["error"].isna()] if "error" in df else df
+    flat = [m for m in ms if ok[m].astype(float).dropna().nunique() <= 1]
+    if flat:
+        print("lob sweep: not in the sensitivity figure (the same value in every run): "
+              + ", ".join(f"{m} = {ok[m].astype(float).dropna().iloc[0]:g}" for m in flat), file=sys.stderr)
+        ms = [m for m in ms if m not in flat]
     if not ms:
-        print(f"lob sweep: no sensitivity figure (no values of {', '.join(metrics)} in this sweep)", file=sys.stderr)
+        print(f"lob sweep: no sensitivity figure (no varying values of {', '.join(metrics)} in this sweep)",
+              file=sys.stderr)
         return
     if not [k for k in grid if len(grid[k]) > 1]:
         print("lob sweep: no sensitivity figure (no --grid parameter takes more than one value)", file=sys.stderr)
