@@ -23,11 +23,18 @@ tick, 1 ALT lot); its risk engine watches unified accounts.
   stink bids resting 15-65% under the opening price;
 * the **sell program** (:class:`SellProgram`): from ``shock_s``, market
   sells of ``program_lots / program_s`` lots a second for ``program_s``
-  seconds, whatever the price (a fixed-rate execution algorithm).
+  seconds, whatever the price (a fixed-rate execution algorithm; in the
+  default run every lot fills).
 
 With ``kill_switch=False`` the market makers keep quoting and the program
 moves the price far less: the depth of the wick is the mechanism's, not a
-scripted price.  ``shock`` (default 0) moves the fundamental at
+scripted price.  Measured with the defaults, seeds 0-4: every market maker
+pulls its bids, the lowest trade is 15-25% under the open (median 15%:
+in three runs of five the fall through the thinned book stops at the
+first stink bids, 15% under the open) 50-116 s into the program, and the
+last trade is within 1% of the open; with ``kill_switch=False`` the wick
+is 0.3-1.0%.
+The fundamental does not move (``shock=0``).  ``shock`` (default 0) moves the fundamental at
 ``shock_s``; the scenario lists it either way as the time of the crash.
 
 ``user_mm`` (a Strategy class or factory, or an import path
@@ -53,10 +60,12 @@ NS = 1_000_000_000
 
 
 class SellProgram(Strategy):
-    """Sells ``lots`` lots from ``start_s`` as market orders of ``slice``
+    """Sends ``lots`` lots from ``start_s`` as market sells of ``slice``
     lots every ``every_s`` seconds (whatever the price) on book ``book``
-    (default: its own); stops when done or out of inventory.  ``sold``
-    counts the lots sent."""
+    (default: its own); stops when all are sent or it is out of inventory.
+    It does not chase: what the bids cannot take of a market order is
+    cancelled.  ``sent`` counts the lots sent, :meth:`filled` the lots
+    actually sold (from its balance)."""
 
     def __init__(self, lots: int, start_s: float, slice: int, every_s: float = 1.0, book: int | None = None):
         if lots < 0 or slice < 1 or not every_s > 0:
@@ -64,21 +73,34 @@ class SellProgram(Strategy):
         self.lots, self.start_ns, self.slice = int(lots), int(start_s * NS), int(slice)
         self.every_ns = int(every_s * NS)
         self.target_book = book
-        self.sold = 0
+        self.sent = 0
+        self._start_units = None
+
+    def _base(self):
+        b = self.book if self.target_book is None else self.target_book
+        return b, self._sim.spec.books[b]
+
+    def on_start(self):
+        _, bk = self._base()
+        self._start_units = self.balance(bk.base)
+
+    def filled(self) -> int:
+        """Lots sold so far: the fall of its base balance, in lots."""
+        _, bk = self._base()
+        return int((self._start_units - self.balance(bk.base)) / bk.lot)
 
     def on_wakeup(self, now):
         if now < self.start_ns:
             return self.start_ns
-        if self.sold >= self.lots:
+        if self.sent >= self.lots:
             return None
-        b = self.book if self.target_book is None else self.target_book
-        lot = float(self._sim.spec.books[b].lot)
-        have = int(float(self.balance(self._sim.spec.books[b].base)) / lot)
-        q = min(self.slice, self.lots - self.sold, have)
+        b, bk = self._base()
+        have = int(self.balance(bk.base) / bk.lot)
+        q = min(self.slice, self.lots - self.sent, have)
         if q <= 0:
             return None
         self.submit(C.SELL, 0, q, type=C.MARKET, book=b)
-        self.sold += q
+        self.sent += q
         return now + self.every_ns
 
 

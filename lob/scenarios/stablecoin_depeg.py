@@ -7,15 +7,24 @@ Here nothing moves any fundamental: the exchange, the chain, the
 populations of ``usde_depeg`` are the same (collateral holders, exchange
 USDe loopers, whales, arbitrageurs, the thin USDe book of peg traders),
 but the altcoin gets no shock; instead, at ``shock_s``, a holder of
-``run_usd`` USDe sells it into the exchange's USDe book as market orders
-over ``run_s`` seconds (:class:`lob.scenarios.flash_crash.SellProgram`):
-a redemption run that goes to the order book because withdrawing to the
-chain takes ``withdraw_s``.  The peg traders' bids run out, the book's
-price falls, every unified account holding USDe as collateral (valued at
-that book's last price, ``policy="last"``) loses margin, the risk engine
-takes the leveraged ones over and sells their USDe into the same book;
-arbitrageurs buy the discount, withdraw it and sell it on the pool, which
-stays near 1.
+``run_usd`` USDe sends it to the exchange's USDe book as market orders
+over ``run_s`` seconds (:class:`lob.scenarios.flash_crash.SellProgram`;
+what the bids cannot take is cancelled: about 9.5M of the default 15M
+fill): a redemption run that goes to the order book because withdrawing
+to the chain takes ``withdraw_s``.  Arbitrageurs buy the discount,
+withdraw it and sell it on the pool, which stays near 1, until their
+capital is in transit; the peg traders' bids run out, the book's price
+falls, every unified account holding USDe as collateral (valued at that
+book's last price, ``policy="last"``) loses margin, the risk engine takes
+the leveraged ones over and sells their USDe into the same book.
+
+Measured with the defaults, seeds 0-4: USDe's last trade on the exchange
+falls to 0.72-0.80 (median 0.77) 13-14 minutes after the run starts and
+is back above 0.995 by the end; 82-100 accounts are taken over; the
+altcoin's wick stays under 1.2% and the pool above 0.998.  With
+``policy="oracle"`` (USDe valued at 1 by the risk engine) nobody is taken
+over and USDe's low is 0.94-0.95: the leverage, not the run alone, makes
+the depeg.
 
 ``mm_per_book`` guarded market makers on unified accounts quote each of
 the two books (USDe and ALT; inventory of the book's coin against a USDT
