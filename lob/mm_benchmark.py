@@ -12,8 +12,16 @@ gives, per agent: PnL, worst drawdown of the marked-to-market PnL,
 inventory at the low, time in market and liquidity within 2% of the mid
 during the crash window, and whether the risk engine took it over.  Each
 run writes ``OUT/<run id>/agents.json`` when it finishes; a benchmark
-started again with the same ``out`` reads those back instead of running
-them (resume).  A run that raises is recorded with its error.
+started again with the same ``out`` reads the finished runs back instead
+of running them (resume).  A run that raises is recorded with its error
+(``error`` column, ``failed`` in the scorecard) without stopping the
+others, and is run again on resume.  The run id hashes the suite entry
+(:func:`lob.suite.entry_key`), the seed, the share and the strategy: its
+import path and the source of the file that defines it, so that editing
+your strategy gives new runs instead of stale ones read back.
+
+``suite`` is ``"short"``, ``"full"`` or a sequence of
+:class:`lob.suite.Entry` of your own.
 
 :func:`benchmark` returns one row per agent and run (``role`` is
 ``"user"`` or ``"built-in"``); :func:`scorecard` condenses it into the
@@ -75,6 +83,31 @@ def load_strategy(strategy):
     return obj
 
 
+def strategy_source(cls) -> str:
+    """A hash of the source file that defines ``cls`` (its import path when
+    the file cannot be read)."""
+    import hashlib
+    import inspect
+    try:
+        data = Path(inspect.getsourcefile(cls) or "").read_bytes()
+    except (TypeError, OSError):
+        data = strategy_path(cls).encode()
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def plan(strategy, suite="short", *, share: float = 0.5, names=None) -> list[tuple]:
+    """The runs of a benchmark: ``(entry, seed, run id)`` for every entry of
+    ``suite`` (see :func:`benchmark`) and each of its seeds."""
+    from .suite import entries, entry_key
+    cls = load_strategy(strategy)
+    src = strategy_source(cls)
+    out = []
+    for e in entries(suite, names):
+        key = {"entry": entry_key(e), "strategy": strategy_path(strategy), "source": src, "share": share}
+        out += [(e, seed, run_id(e.name, key, seed)) for seed in e.seeds]
+    return out
+
+
 def _agents(sim, user_cls) -> tuple[list, list]:
     """(user agents, built-in market makers) of a simulation: the agents
     built from the user's class; GuardedLadderMM agents on unified accounts."""
@@ -91,16 +124,17 @@ def _agents(sim, user_cls) -> tuple[list, list]:
 
 
 def run_one(entry, seed: int, strategy, share: float, out_dir: str, every_s: float = 1.0,
-            path: str | None = None) -> list[dict]:
+            path: str | None = None, rid: str | None = None) -> list[dict]:
     """One run of a suite entry with the user's strategy: one row per
-    watched agent (also written to ``out_dir/<run id>/agents.json``)."""
+    watched agent (also written to ``out_dir/<rid>/agents.json``; ``rid``
+    defaults to the run id of :func:`plan`)."""
     from .analysis.mm_observer import Sampler
     from .sim.model import Simulation
-    from .suite import SUITE_VERSION, spec as suite_spec
+    from .suite import spec as suite_spec
     if path and path not in sys.path:
         sys.path.insert(0, path)
-    rid = run_id(entry.name, {**entry.params, "strategy": strategy_path(strategy), "share": share,
-                              "suite": SUITE_VERSION}, seed)
+    if rid is None:
+        rid = next(r for e, s, r in plan(strategy, [entry], share=share) if s == seed)
     base = {"run": rid, "scenario": entry.name, "seed": seed}
     t0 = time.perf_counter()
     try:
@@ -139,36 +173,40 @@ def _json_default(v):
     return str(v)
 
 
-def benchmark(strategy, suite: str = "short", *, share: float = 0.5, out: str | os.PathLike = "benchmarks/run",
+def benchmark(strategy, suite="short", *, share: float = 0.5, out: str | os.PathLike = "benchmarks/run",
               workers: int | None = None, names=None, progress: bool = False, every_s: float = 1.0):
     """Run ``strategy`` (a Strategy class or an import path) across the
-    ``suite`` (``"short"`` or ``"full"``; ``names``: only those entries)
-    replacing ``share`` of the built-in market makers; returns the rows
-    (one per watched agent and run; a run that failed has one row with its
-    ``error``).  ``workers`` local processes (default: all cores)."""
+    ``suite`` (``"short"``, ``"full"`` or a sequence of
+    :class:`lob.suite.Entry`; ``names``: only those entries) replacing
+    ``share`` of the built-in market makers; returns the rows (one per
+    watched agent and run; a run that failed has one row with its
+    ``error``).  ``workers`` local processes (default: all cores);
+    ``every_s``: the sampling period of the watched agents, s."""
     import pandas as pd
 
     from .suite import SUITE_VERSION, entries
-    load_strategy(strategy)                          # a bad path fails here, before any run
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"share must be in (0, 1], got {share}")
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 < share <= 1.0:
+        raise ValueError(f"share must be in (0, 1], got {share!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if not (isinstance(every_s, (int, float)) and every_s > 0):
+        raise ValueError(f"every_s must be > 0 seconds, got {every_s!r}")
+    runs = plan(strategy, suite, share=share, names=names)   # a bad path or suite fails here, before any run
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     todo, rows = [], []
-    for e in entries(suite, names):
-        for seed in e.seeds:
-            rid = run_id(e.name, {**e.params, "strategy": strategy_path(strategy), "share": share,
-                                  "suite": SUITE_VERSION}, seed)
-            f = out / rid / "agents.json"
-            if f.exists():
-                rows += json.loads(f.read_text())   # finished earlier: resume
-            else:
-                todo.append((e, seed))
+    for e, seed, rid in runs:
+        f = out / rid / "agents.json"
+        done_rows = json.loads(f.read_text()) if f.exists() else None
+        if done_rows and all(r.get("error") is None for r in done_rows):
+            rows += done_rows                       # finished earlier: resume
+        else:
+            todo.append((e, seed, rid))             # not run yet, or failed: (again)
     n = workers or os.cpu_count() or 1
     cwd, t0, done, failed = os.getcwd(), time.perf_counter(), 0, 0
     # a class goes to the workers by reference (forked processes import it as the parent did)
     if n == 1 or len(todo) <= 1:
-        results = (run_one(e, s, strategy, share, str(out), every_s, cwd) for e, s in todo)
+        results = (run_one(e, s, strategy, share, str(out), every_s, cwd, rid) for e, s, rid in todo)
         for r in results:
             rows += r
             done += 1
@@ -176,7 +214,7 @@ def benchmark(strategy, suite: str = "short", *, share: float = 0.5, out: str | 
             _progress(progress, done, failed, len(todo), t0)
     else:
         with ProcessPoolExecutor(max_workers=min(n, len(todo))) as ex:
-            futs = [ex.submit(run_one, e, s, strategy, share, str(out), every_s, cwd) for e, s in todo]
+            futs = [ex.submit(run_one, e, s, strategy, share, str(out), every_s, cwd, rid) for e, s, rid in todo]
             for fu in as_completed(futs):
                 r = fu.result()
                 rows += r
@@ -188,7 +226,8 @@ def benchmark(strategy, suite: str = "short", *, share: float = 0.5, out: str | 
     if len(df):
         df = df.sort_values(["scenario", "seed", "agent"] if "agent" in df else ["scenario", "seed"],
                             key=lambda c: c.map(order) if c.name == "scenario" else c).reset_index(drop=True)
-    df.attrs.update(strategy=strategy_path(strategy), suite=suite, suite_version=SUITE_VERSION, share=share)
+    df.attrs.update(strategy=strategy_path(strategy), suite=suite if isinstance(suite, str) else "custom",
+                    suite_version=SUITE_VERSION if isinstance(suite, str) else None, share=share)
     return df
 
 
@@ -353,6 +392,9 @@ def main(args) -> int:
             u, b = c["user"].get("pnl_median"), c["built-in"].get("pnl_median")
             print(f"  {name:34s} {_fmt(u):>14s} / {_fmt(b):>14s}   liquidated {c['user']['liquidated_sum'] or 0:.0f}"
                   f" / {c['built-in']['liquidated_sum'] or 0:.0f}")
+    if card["runs"] and not card["overall"]["built-in"]["agents"]:
+        print(f"lob benchmark: with --share {args.share} your strategy replaced every built-in market maker: "
+              "nothing to compare against (use a smaller --share)", file=sys.stderr)
     for f in card["failed"]:
         print(f"failed: {f['scenario']} seed {f['seed']}: {f['error']}", file=sys.stderr)
     print(f"wrote {out}/benchmark.json, benchmark.png, agents.csv", file=sys.stderr)

@@ -74,7 +74,7 @@ def test_every_entry_builds_and_its_crash_window():
             if "duration_s" in e.params:                    # the entry's parameters reach the spec
                 assert sp.duration_s == e.params["duration_s"]
     e = suite.entries("short", ["flash-crash"])[0]
-    assert e.crash_window(suite.spec(e)) == (150.0, 900.0)
+    assert e.crash_window(suite.spec(e)) == (120.0, 600.0)
 
 
 def test_bad_suites_are_refused_naming_the_entry_and_field():

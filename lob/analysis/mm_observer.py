@@ -25,9 +25,11 @@ its book (USDT: USD):
   sample, from its running peak (``drawdown_pct``: in % of opening equity);
   opening equity (``equity_start``): its opening balances at the last
   prices before the crash window (``start_s``);
-* ``inventory_at_low``: the change of its base-asset inventory (base units
-  and ``_usd`` at the pre-crash mid) at the sample where its book's mid is
-  lowest inside the crash window;
+* ``inventory_at_low``: the change of its base-asset inventory since the
+  opening (base units; ``_usd``: at the median mid of the five minutes
+  before the crash window) at the sample where its book's mid is lowest
+  inside the crash window (``low``, quote units; ``t_low_s``: seconds into
+  the window);
 * ``time_in_market`` / ``time_with_bids``: the share of the crash window
   with at least one order / one bid resting;
 * ``liquidity_2pct_usd`` / ``bid_liquidity_2pct_usd``: the time-weighted
@@ -196,7 +198,8 @@ class Sampler:
             m = np.where(inw & (M[:, k] > 0), M[:, k], np.inf)
             j = int(np.argmin(m)) if np.isfinite(m).any() else -1
             mid_pre = float(np.median(M[pre, k])) if pre.any() else float(M[0, k])
-            inv_low = float(I[j, k] - I[0, k]) * float(self.lot_units[self.books[k]]) if j >= 0 else np.nan
+            inv0 = float(self.bal0[k, self.base[k]]) / float(self.lot_atoms[k])    # the opening inventory, lots
+            inv_low = float(I[j, k] - inv0) * float(self.lot_units[self.books[k]]) if j >= 0 else np.nan
             acct = int(self.accts[k])
             rows.append(dict(
                 agent=a, account=acct, book=int(self.books[k]), equity_start=float(eq0),
