@@ -5,6 +5,11 @@ liquidations, perpetual futures.
                          leverage) as one numba kernel over all accounts, with
                          per-asset price policies and tiered haircuts; its
                          pure-Python reference; exact spot fills;
+* :mod:`.sparse`      -- the same accounts in a CSR layout (per account its
+                         holdings, per asset its holders): valuation in
+                         proportion to the holdings, bit-identical to the
+                         dense kernel, and the incremental update of one
+                         asset's holders from a contiguous column;
 * :mod:`.risk_engine` -- takeover, liquidation slices (order policies), fees,
                          insurance fund, bankruptcy and auto-deleveraging;
                          margin event records;
@@ -22,6 +27,8 @@ from .unified import (N_SOURCES, N_V, SRC_AVG, SRC_INDEX, SRC_LAST, SRC_MID, SRC
                       account_status, build_config, price_matrix, spot_fill, takeover_price,
                       value_account_ref, value_accounts, value_accounts_parallel,
                       value_accounts_rows, value_one, valuation, with_policy)
+from .sparse import (SparseAccounts, revalue_asset_sparse, to_sparse, value_sparse,
+                     value_sparse_rows)
 from .perps import (LONG_DTYPE, MarkPriceState, funding_rate, isolated_liq_price,
                     isolated_rows, leveraged_longs, mark_price, perp_fill, premium_index,
                     settle_funding)
