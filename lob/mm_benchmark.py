@@ -35,10 +35,9 @@ import os
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .sweeps import run_id
+from .sweeps import run_id, run_local
 
 ROLES = ("user", "built-in")
 
@@ -202,25 +201,11 @@ def benchmark(strategy, suite="short", *, share: float = 0.5, out: str | os.Path
             rows += done_rows                       # finished earlier: resume
         else:
             todo.append((e, seed, rid))             # not run yet, or failed: (again)
-    n = workers or os.cpu_count() or 1
-    cwd, t0, done, failed = os.getcwd(), time.perf_counter(), 0, 0
     # a class goes to the workers by reference (forked processes import it as the parent did)
-    if n == 1 or len(todo) <= 1:
-        results = (run_one(e, s, strategy, share, str(out), every_s, cwd, rid) for e, s, rid in todo)
-        for r in results:
-            rows += r
-            done += 1
-            failed += r[0].get("error") is not None
-            _progress(progress, done, failed, len(todo), t0)
-    else:
-        with ProcessPoolExecutor(max_workers=min(n, len(todo))) as ex:
-            futs = [ex.submit(run_one, e, s, strategy, share, str(out), every_s, cwd, rid) for e, s, rid in todo]
-            for fu in as_completed(futs):
-                r = fu.result()
-                rows += r
-                done += 1
-                failed += r[0].get("error") is not None
-                _progress(progress, done, failed, len(todo), t0)
+    tasks = [(e, s, strategy, share, str(out), every_s, os.getcwd(), rid) for e, s, rid in todo]
+    for r in run_local(run_one, tasks, workers or os.cpu_count() or 1, progress=progress,
+                       failed=lambda r: r[0].get("error") is not None):
+        rows += r
     df = pd.DataFrame(rows)
     order = {e.name: i for i, e in enumerate(entries(suite))}
     if len(df):
@@ -229,17 +214,6 @@ def benchmark(strategy, suite="short", *, share: float = 0.5, out: str | os.Path
     df.attrs.update(strategy=strategy_path(strategy), suite=suite if isinstance(suite, str) else "custom",
                     suite_version=SUITE_VERSION if isinstance(suite, str) else None, share=share)
     return df
-
-
-def _progress(on, done, failed, total, t0):
-    if not on:
-        return
-    el = time.perf_counter() - t0
-    left = el / done * (total - done) if done else float("nan")
-    sys.stderr.write(f"\r{done}/{total} runs done, {failed} failed, {left:6.0f} s left")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
 
 
 # ---------------------------------------------------------------- the scorecard

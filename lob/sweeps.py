@@ -133,25 +133,33 @@ def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.Pat
             if client is not scheduler:
                 client.close()
     elif todo:
-        if n_workers == 1:
-            results = (_one(scenario, p, s, str(out)) for p, s in todo)
-            for r in results:
-                rows.append(r)
-                done += 1
-                failed += r.get("error") is not None
-                _progress(progress, done, failed, len(todo), t0)
-        else:
-            with ProcessPoolExecutor(max_workers=n_workers) as ex:
-                futs = [ex.submit(_one, scenario, p, s, str(out)) for p, s in todo]
-                for fu in as_completed(futs):
-                    r = fu.result()
-                    rows.append(r)
-                    done += 1
-                    failed += r.get("error") is not None
-                    _progress(progress, done, failed, len(todo), t0)
+        rows += run_local(_one, [(scenario, p, s, str(out)) for p, s in todo], n_workers, progress=progress)
     df = pd.DataFrame(rows)
     keys = [k for k in grid] + ["seed"]
     return df.sort_values(keys).reset_index(drop=True) if len(df) else df
+
+
+def run_local(fn, tasks, workers: int, *, progress: bool = False, failed=lambda r: r.get("error") is not None):
+    """``fn(*task)`` for every task, on ``workers`` local processes (in this
+    process when there is one worker or one task), yielded as they finish;
+    with ``progress`` a line on stderr counts the runs done, those for which
+    ``failed(result)`` holds, and the time left."""
+    t0, done, bad = time.perf_counter(), 0, 0
+    if workers == 1 or len(tasks) <= 1:
+        for t in tasks:
+            r = fn(*t)
+            done += 1
+            bad += bool(failed(r))
+            _progress(progress, done, bad, len(tasks), t0)
+            yield r
+        return
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
+        for fu in as_completed([ex.submit(fn, *t) for t in tasks]):
+            r = fu.result()
+            done += 1
+            bad += bool(failed(r))
+            _progress(progress, done, bad, len(tasks), t0)
+            yield r
 
 
 def _progress(on, done, failed, total, t0):

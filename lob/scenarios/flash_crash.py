@@ -104,6 +104,28 @@ class SellProgram(Strategy):
         return now + self.every_ns
 
 
+def check_stylized(duration_s: float, shock_s: float, shock: float, amount: tuple, over: tuple) -> None:
+    """The checks shared by the stylized scenarios: ``shock_s`` inside the
+    run, ``shock`` a relative move, ``amount`` = (name, value) >= 0 and
+    ``over`` = (name, seconds) > 0; ``ValueError`` naming the parameter."""
+    if not 0 < shock_s < duration_s:
+        raise ValueError(f"shock_s must be inside the run (0, {duration_s}), got {shock_s}")
+    if not -1 < shock < 1:
+        raise ValueError(f"shock must be a relative move in (-1, 1), got {shock}")
+    if amount[1] < 0 or not over[1] > 0:
+        raise ValueError(f"{amount[0]} must be >= 0 and {over[0]} > 0, got {amount[1]}, {over[1]}")
+
+
+def sell_program(asset: str, lots: int, start_s: float, over_s: float, book: int = 0) -> AgentSpec:
+    """A :class:`SellProgram` agent holding ``lots`` lots of ``asset`` (lot:
+    one unit) that sends them to ``book`` from ``start_s`` over ``over_s``
+    seconds, one market order a second."""
+    slice_ = max(1, int(np.ceil(lots / over_s)))
+    return AgentSpec(kind=L.KIND_PYTHON, count=1, book=book, balances={asset: lots, "USDT": 1_000},
+                     strategy=lambda: SellProgram(lots, start_s, slice_, 1.0),
+                     lat_order_ns=2_000_000, lat_md_ns=2_000_000, first_wake_s=(1.0, 1.0), list_cap=4)
+
+
 def _mm_factory(cfg):
     from strategies.guarded_ladder import GuardedLadderMM
     return lambda: GuardedLadderMM(cfg, base="ALT", quote="USDT", lot_units=1.0)
@@ -122,12 +144,7 @@ def flash_crash(*, duration_s: float = 1800.0, shock_s: float = 300.0, shock: fl
     from strategies.guarded_ladder import GuardedLadderConfig
     from strategies.risk_controls import RiskControlsConfig
 
-    if not 0 < shock_s < duration_s:
-        raise ValueError(f"shock_s must be inside the run (0, {duration_s}), got {shock_s}")
-    if not -1 < shock < 1:
-        raise ValueError(f"shock must be a relative move in (-1, 1), got {shock}")
-    if program_lots < 0 or not program_s > 0:
-        raise ValueError(f"program_lots must be >= 0 and program_s > 0, got {program_lots}, {program_s}")
+    check_stylized(duration_s, shock_s, shock, ("program_lots", program_lots), ("program_s", program_s))
     user_mm = U.resolve(user_mm, user_mm_share)
     g = np.random.default_rng(params_seed)
     cash = {"USDT": 5_000_000, "ALT": 5_000_000}
@@ -153,11 +170,7 @@ def flash_crash(*, duration_s: float = 1800.0, shock_s: float = 300.0, shock: fl
                                 balances={"USDT": 50_000_000}, lat_order_ns=10_000_000, lat_md_ns=10_000_000,
                                 first_wake_s=(1.0, 1.0)))
     if program_lots > 0:
-        every = 1.0
-        slice_ = max(1, int(np.ceil(program_lots * every / program_s)))
-        agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, balances={"ALT": program_lots, "USDT": 1_000},
-                                strategy=lambda: SellProgram(program_lots, shock_s, slice_, every),
-                                lat_order_ns=2_000_000, lat_md_ns=2_000_000, first_wake_s=(1.0, 1.0), list_cap=4))
+        agents.append(sell_program("ALT", program_lots, shock_s, program_s))
     for _ in range(n_longs):
         size = float(g.uniform(50_000, 200_000))
         lev = float(g.uniform(*long_leverage))

@@ -44,7 +44,7 @@ import numpy as np
 from ..sim import layout as L
 from ..sim.model import AgentSpec, ScenarioSpec
 from . import user_mm as U
-from .flash_crash import SellProgram
+from .flash_crash import check_stylized, sell_program
 from .usde_depeg import ALT_BOOK, USDE_BOOK, usde_depeg
 
 
@@ -66,12 +66,7 @@ def stablecoin_depeg(*, duration_s: float = 3600.0, shock_s: float = 300.0, shoc
     from strategies.guarded_ladder import GuardedLadderConfig
     from strategies.risk_controls import RiskControlsConfig
 
-    if not 0 < shock_s < duration_s:
-        raise ValueError(f"shock_s must be inside the run (0, {duration_s}), got {shock_s}")
-    if not -1 < shock < 1:
-        raise ValueError(f"shock must be a relative move in (-1, 1), got {shock}")
-    if run_usd < 0 or not run_s > 0:
-        raise ValueError(f"run_usd must be >= 0 and run_s > 0, got {run_usd}, {run_s}")
+    check_stylized(duration_s, shock_s, shock, ("run_usd", run_usd), ("run_s", run_s))
     user_mm = U.resolve(user_mm, user_mm_share)
     base = usde_depeg(duration_s=duration_s, shock_s=shock_s, shock=0.0, policy=policy, usde_oracle=usde_oracle,
                       withdraw_s=withdraw_s, n_arbs=n_arbs, arb_capital=arb_capital, n_holders=n_holders,
@@ -79,10 +74,7 @@ def stablecoin_depeg(*, duration_s: float = 3600.0, shock_s: float = 300.0, shoc
     g = np.random.default_rng(params_seed + 1000)
     agents = list(base.agents)
     if run_usd > 0:
-        lots = int(run_usd)                       # USDe lot: 1 USDe
-        agents.append(AgentSpec(kind=L.KIND_PYTHON, count=1, book=USDE_BOOK, balances={"USDe": lots, "USDT": 1_000},
-                                strategy=lambda: SellProgram(lots, shock_s, max(1, int(np.ceil(lots / run_s))), 1.0),
-                                lat_order_ns=2_000_000, lat_md_ns=2_000_000, first_wake_s=(1.0, 1.0), list_cap=4))
+        agents.append(sell_program("USDe", int(run_usd), shock_s, run_s, book=USDE_BOOK))   # USDe lot: 1 USDe
     inf = float("inf")
     for book, coin, px_bps in ((USDE_BOOK, "USDe", 1.0), (ALT_BOOK, "ALT", 10.0)):
         n_user = U.n_replaced(user_mm, user_mm_share, mm_per_book)
