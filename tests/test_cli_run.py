@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 
 
@@ -50,6 +51,9 @@ def test_explain_prints_the_causal_chain_of_a_run(tmp_path):
     row = df.set_index("step").loc["loop unwinds"]
     assert row["count"] == int((unw["ts"] >= 120e9).sum()) > 0
     assert row["first_s"] == unw["ts"].min() / 1e9 - 120
+    # the onset: the first time by which a tenth of the unwinds had happened
+    t = np.sort(unw["ts"][unw["ts"] >= 120e9].to_numpy() / 1e9 - 120)
+    assert row["onset_s"] == t[int(np.ceil(0.1 * len(t))) - 1] and row["first_s"] <= row["onset_s"]
     p = _lob("explain", str(out))
     assert p.returncode == 0 and "USDe depeg" in p.stdout and "mission's order" in p.stdout
     # the report: figures and one self-contained HTML page (written by `lob run --out`)

@@ -63,18 +63,22 @@ class Holder(Strategy):
 
 class StinkBids(Strategy):
     """Resting bids ``depths`` (fractions below the opening price) of
-    ``lots`` each, re-posted every ``refresh_s`` seconds once filled."""
+    ``lots`` each (one number for every level, or one per level),
+    re-posted every ``refresh_s`` seconds once filled."""
 
-    def __init__(self, depths=(0.15, 0.25, 0.35, 0.5, 0.65), lots: int = 20_000, refresh_s: float = 60.0,
+    def __init__(self, depths=(0.15, 0.25, 0.35, 0.5, 0.65), lots=20_000, refresh_s: float = 60.0,
                  open_ticks: int = OPEN_TICKS):
-        self.depths, self.lots, self.refresh_s, self.open_ticks = depths, lots, refresh_s, open_ticks
+        self.depths, self.refresh_s, self.open_ticks = tuple(depths), refresh_s, open_ticks
+        self.lots = tuple(int(q) for q in lots) if np.ndim(lots) else (int(lots),) * len(self.depths)
+        if len(self.lots) != len(self.depths):
+            raise ValueError(f"StinkBids: {len(self.lots)} sizes for {len(self.depths)} depths")
 
     def on_wakeup(self, now):
         live = {o["price"] for o in self.open_orders().values()}
-        for d in self.depths:
+        for d, q in zip(self.depths, self.lots):
             px = int(self.open_ticks * (1.0 - d))
-            if px not in live and px >= 1:
-                self.submit(C.BUY, px, self.lots)
+            if px not in live and px >= 1 and q > 0:
+                self.submit(C.BUY, px, q)
         return now + int(self.refresh_s * 1e9)
 
 

@@ -17,8 +17,9 @@ Kinds:
   orders at rate ``ap[2]`` (so total cancellations are proportional to the
   queue it holds).  Sizes are geometric with mean ``ap[3]`` lots.  With
   ``ap[7] > 0`` liquidity is withdrawn under stress: the limit-order rate
-  is divided by ``1 + (sigma / ap[7])**2``, sigma the realized volatility of
-  the mid (bps/sqrt(s), exponentially weighted over ``ap[6]`` s).
+  is divided by ``1 + (sigma / ap[7])**2`` and the cancellation rate
+  multiplied by it, sigma the realized volatility of the mid
+  (bps/sqrt(s), exponentially weighted over ``ap[6]`` s).
 * NOISE: wakes at exponential intervals (mean ``ap[0]`` s); a market order
   with probability ``ap[1]``, else a limit order within ``ap[3]`` ticks of
   the far touch; size geometric with mean ``ap[2]``.
@@ -28,7 +29,10 @@ Kinds:
   ticks from the mid: at the far touch (taking) with probability ``ap[5]``,
   else one tick inside its own side; size and taking probability scale with
   the mispricing in units of ``ap[4]`` (capped at ``ap[6]``, 0 = no scaling).
-  It keeps at most one resting order.
+  It keeps at most one resting order.  With ``ap[7] > 0`` it waits out
+  turbulence: it acts at a wake with probability ``1 / (1 + (sigma /
+  ap[7])**2)``, sigma the realized volatility of the mid (bps/sqrt(s),
+  weighted over ``ap[8]`` s).
 * MOMENTUM: wakes every ``ap[0]`` s; fast and slow EMAs of the mid (spans
   ``ap[1]``, ``ap[2]`` observations); a market order of ``ap[3]`` lots in
   the direction of the fast EMA when it leads by more than ``ap[4]`` bps.
@@ -44,6 +48,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ..core import codes as C
@@ -86,25 +91,36 @@ def _cancel_all(W, a, now):
 
 
 @njit(cache=True, _nrt=False)
+def _stress(W, a, now, bid, ask, col, horizon_s, ref_bps):
+    """Realized-volatility stress factor ``1 + (sigma / ref_bps)**2`` of the
+    agent's book, sigma the volatility of the mid in bps/sqrt(s): an
+    exponentially weighted (``horizon_s``) sum of squared log returns (bps)
+    between the agent's observations, divided by the horizon.  State in
+    ``ast[a, col:col + 3]``: last mid (ticks), its time (ns), the variance
+    rate (bps^2/s)."""
+    if bid > 0 and ask > 0:
+        mid = 0.5 * (bid + ask)
+        if W.ast[a, col] > 0.0:
+            r = math.log(mid / W.ast[a, col]) * 1e4
+            W.ast[a, col + 2] = W.ast[a, col + 2] * math.exp(-(now - W.ast[a, col + 1]) * 1e-9 / horizon_s) \
+                + r * r / horizon_s
+        W.ast[a, col] = mid
+        W.ast[a, col + 1] = float(now)
+    return 1.0 + W.ast[a, col + 2] / (ref_bps * ref_bps)
+
+
+@njit(cache=True, _nrt=False)
 def decide_zi(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
     lam_l = W.ap[a, 0]
-    ref = W.ap[a, 7]
-    if ref > 0.0:
-        # liquidity withdrawal: the limit-order rate falls with the realized
-        # variance (an exponentially weighted sum of squared mid returns over
-        # ap[6] s, bps^2/s): lam_l / (1 + (sigma / ap[7])^2)
-        if bid > 0 and ask > 0:
-            mid = 0.5 * (bid + ask)
-            if W.ast[a, 0] > 0.0:
-                r = math.log(mid / W.ast[a, 0]) * 1e4
-                W.ast[a, 2] = W.ast[a, 2] * math.exp(-(now - W.ast[a, 1]) * 1e-9 / W.ap[a, 6]) + r * r / W.ap[a, 6]
-            W.ast[a, 0] = mid
-            W.ast[a, 1] = float(now)
-        lam_l = lam_l / (1.0 + W.ast[a, 2] / (ref * ref))
-    lam_m = W.ap[a, 1]
     delta = W.ap[a, 2]
+    if W.ap[a, 7] > 0.0:
+        # liquidity withdrawal: fewer new limit orders, faster cancellations
+        stress = _stress(W, a, now, bid, ask, np.int64(0), W.ap[a, 6], W.ap[a, 7])
+        lam_l = lam_l / stress
+        delta = delta * stress
+    lam_m = W.ap[a, 1]
     n_live = W.alcnt[a]
     total = lam_l + lam_m + delta * n_live
     if total <= 0.0:
@@ -171,6 +187,11 @@ def decide_value(W, a, now):
     est = obs if est == 0.0 else est + W.ap[a, 2] * (obs - est)
     W.ast[a, 0] = est
     mid = _ref_price(W, a, now, bid, ask, last)
+    if W.ap[a, 7] > 0.0:
+        # a dip buyer does not catch a falling knife: it acts at a wake only
+        # with probability 1 / stress (realized volatility, ``_stress``)
+        if rng.uniform(W.arng, a) * _stress(W, a, now, bid, ask, np.int64(1), W.ap[a, 8], W.ap[a, 7]) > 1.0:
+            return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
     edge = W.ap[a, 4]
     # conviction grows with the mispricing: size scales with it (capped at
     # ap[6] times the base size), and so does the chance of taking
