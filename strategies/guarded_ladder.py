@@ -19,6 +19,8 @@ from lob.sim.strategy import Strategy
 
 from .risk_controls import RiskControls, RiskControlsConfig
 
+_BUY, _SELL = C.BUY, C.SELL
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GuardedLadderConfig:
@@ -41,9 +43,10 @@ class GuardedLadderMM(Strategy):
         self.lot_units = lot_units
         self.risk = RiskControls(config.risk)
         self.start_lots = None
+        self._tick = None
 
     def _lots(self) -> float:
-        return float(self.balance(self.base)) / self.lot_units
+        return self.units(self.base) / self.lot_units
 
     def on_start(self):
         self.start_lots = self._lots()
@@ -58,18 +61,23 @@ class GuardedLadderMM(Strategy):
         bid, ask, last = self.bbo()
         mid = 0.5 * (bid + ask) if bid > 0 and ask > 0 else float(last)
         if mid > 0.0:
-            tick = float(self._sim.spec.books[self.book].tick)
-            value = float(self.balance(self.quote)) + float(self.balance(self.base)) * mid * tick
+            tick = self._tick
+            if tick is None:
+                tick = self._tick = float(self._sim.spec.books[self.book].tick)
+            base = self.units(self.base)
+            value = self.units(self.quote) + base * mid * tick
             self.risk.observe(now, mid, value)
-            inv = self._lots() - self.start_lots
+            inv = base / self.lot_units - self.start_lots
             d = self.risk.decide(now, inv, self.margin_ratio())
             centre = mid * (1.0 - cfg.skew_bps_per_lot * inv * 1e-4)
+            submit, size, bids, asks = self.submit, cfg.size, d.bids, d.asks
+            half, spacing = cfg.half_spread_bps * d.widen, cfg.spacing_bps
             for i in range(cfg.levels):
-                off = (cfg.half_spread_bps * d.widen + i * cfg.spacing_bps) * 1e-4
-                if d.bids:
-                    px = int(math.floor(centre * (1.0 - off)))
+                off = (half + i * spacing) * 1e-4
+                if bids:
+                    px = math.floor(centre * (1.0 - off))
                     if px >= 1:
-                        self.submit(C.BUY, px, cfg.size)
-                if d.asks:
-                    self.submit(C.SELL, int(math.ceil(centre * (1.0 + off))), cfg.size)
+                        submit(_BUY, px, size)
+                if asks:
+                    submit(_SELL, math.ceil(centre * (1.0 + off)), size)
         return now + int(cfg.refresh_s * 1e9)

@@ -77,6 +77,10 @@ class RiskControls:
     def __init__(self, config: RiskControlsConfig = RiskControlsConfig()):
         self.config = config
         self._mids: deque = deque()         # (t, mid)
+        # monotone deques over the same window: the high (low) of the mids at the left end
+        self._hi: deque = deque()
+        self._lo: deque = deque()
+        self._t_last = -INF                 # the window's fast high-low needs non-decreasing times
         self._buys: deque = deque()         # (t, lots)
         self._bought = 0.0
         self._values: deque = deque()       # (t, value), for the drawdown window
@@ -95,10 +99,25 @@ class RiskControls:
     def observe(self, t_ns: int, mid: float, value: float) -> None:
         """A mid price (any unit) and the mark-to-market value (quote units) at ``t_ns``."""
         w = int(self.config.window_s * 1e9)
+        mids, hi, lo = self._mids, self._hi, self._lo
+        if self._t_last is not None:
+            # out of order: range_bps scans the window from now on
+            self._t_last = None if t_ns < self._t_last else t_ns
         if mid > 0:
-            self._mids.append((t_ns, mid))
-        while self._mids and self._mids[0][0] < t_ns - w:
-            self._mids.popleft()
+            mids.append((t_ns, mid))
+            while hi and hi[-1][1] <= mid:
+                hi.pop()
+            hi.append((t_ns, mid))
+            while lo and lo[-1][1] >= mid:
+                lo.pop()
+            lo.append((t_ns, mid))
+        cut = t_ns - w
+        while mids and mids[0][0] < cut:
+            mids.popleft()
+        while hi and hi[0][0] < cut:
+            hi.popleft()
+        while lo and lo[0][0] < cut:
+            lo.popleft()
         while self._buys and self._buys[0][0] < t_ns - w:
             self._bought -= self._buys.popleft()[1]
         if self.start_value is None:
@@ -119,16 +138,19 @@ class RiskControls:
     def range_bps(self) -> float:
         if not self._mids:
             return 0.0
-        hi = max(m for _, m in self._mids)
-        lo = min(m for _, m in self._mids)
+        if self._t_last is not None:
+            hi, lo = self._hi[0][1], self._lo[0][1]
+        else:
+            hi = max(m for _, m in self._mids)
+            lo = min(m for _, m in self._mids)
         return (hi - lo) / hi * 1e4 if hi > 0 else 0.0
 
-    def _fired(self, margin_ratio: float) -> str | None:
+    def _fired(self, margin_ratio: float, range_bps: float | None = None) -> str | None:
         c = self.config
         if self.start_value and self.start_value > 0 and \
                 (self.peak - self._value) / self.start_value * 1e4 > c.max_drawdown_bps:
             return "drawdown"
-        if self.range_bps() > c.max_range_bps:
+        if (self.range_bps() if range_bps is None else range_bps) > c.max_range_bps:
             return "volatility"
         if self._bought > c.max_bought_lots:
             return "adverse_fills"
@@ -139,7 +161,8 @@ class RiskControls:
     def decide(self, t_ns: int, inventory_lots: float, margin_ratio: float = INF) -> Decision:
         """Call after :meth:`observe`; ``inventory_lots`` relative to the start."""
         c = self.config
-        trig = self._fired(margin_ratio)
+        rng = self.range_bps()
+        trig = self._fired(margin_ratio, rng)
         if trig is not None:
             self.last_fire = t_ns
             if self.pulled_since is None:
@@ -154,5 +177,5 @@ class RiskControls:
         pulled = self.pulled_since is not None
         bids = not pulled and inventory_lots < c.max_inventory_lots
         asks = not (pulled and c.pull == "all") and inventory_lots > -c.max_inventory_lots
-        widen = 1.0 + c.widen_per_100bps * self.range_bps() / 100.0
+        widen = 1.0 + c.widen_per_100bps * rng / 100.0
         return Decision(bids=bids, asks=asks, widen=widen, pulled=pulled, trigger=trig)

@@ -104,18 +104,25 @@ def tape_asof(W, b, t):
     the newest tape entry not after ``t`` (binary search over the ring, whose
     entries are in time order from the oldest at ``head``).  Older than the
     tape reaches: its oldest entry."""
-    head = W.books[b, L.BK_TAPE_HEAD]
+    return tape_at(W.tape, W.books, b, t)
+
+
+@njit(cache=True, _nrt=False)
+def tape_at(tape, books, b, t):
+    """``tape_asof`` on the two tables it reads: what Python calls (a call
+    that passes the whole world costs about 3 us, this one a tenth)."""
+    head = books[b, L.BK_TAPE_HEAD]
     n = L.TAPE_LEN
     lo = 0                 # positions counted from the oldest entry
     hi = n
     while lo < hi:
         mid = (lo + hi) >> 1
-        if W.tape[b, (head + mid) % n, L.TP_TS] <= t:
+        if tape[b, (head + mid) % n, L.TP_TS] <= t:
             lo = mid + 1
         else:
             hi = mid
     k = (head + (lo - 1 if lo > 0 else 0)) % n
-    return W.tape[b, k, L.TP_BID], W.tape[b, k, L.TP_ASK], W.tape[b, k, L.TP_LAST]
+    return tape[b, k, L.TP_BID], tape[b, k, L.TP_ASK], tape[b, k, L.TP_LAST]
 
 
 @njit(cache=True, _nrt=False)

@@ -25,6 +25,13 @@ from . import world as WD
 from .loop import advance
 
 NS = 1_000_000_000
+# module constants read in the hot paths (a global is cheaper than a module attribute)
+_POST_ONLY = C.POST_ONLY
+_S_PYTHON = L.S_PYTHON
+_EV_WAKE, _EV_NOTIFY, _N_FILL = L.EV_WAKE, L.EV_NOTIFY, L.N_FILL
+_A_PY, _A_HALT = L.A_PY, L.A_HALT
+_K_HEAPN, _K_NOW, _K_EVENTS, _K_PY_AGENT = L.K_HEAPN, L.K_NOW, L.K_EVENTS, L.K_PY_AGENT
+_K_NOTE_FREE, _K_NOTE_LIVE, _NOTE_NEXT_FREE = L.K_NOTE_FREE, L.K_NOTE_LIVE, L.NOTE_NEXT_FREE
 
 
 # ---------------------------------------------------------------- the spec
@@ -302,8 +309,12 @@ class Simulation:
         self.initial_balances = W.bal.copy()
         self.initial_totals = self.initial_balances.sum(axis=0)
         self._chunks = {k: [] for k in LOGS}
-        self._actions = np.zeros((256, 9), np.int64)
-        self._n_actions = 0
+        self._acts: list = []                  # actions of Python agents since the loop last ran
+        self._no_acts = np.zeros((1, 9), np.int64)
+        # float(balance) without Decimal (Strategy.units): 10**k for an atom of 10**-k, else 0
+        self.atoms_per_unit_f = [float(10 ** -a.atom.as_tuple().exponent)
+                                 if a.atom.as_tuple()[:2] == (0, (1,)) and -22 <= a.atom.as_tuple().exponent <= 0
+                                 else 0.0 for a in spec.assets]
         self._next_py_id = WD.PY_ID_BASE
         self.t_end = int(spec.duration_s * NS)
         for a, strat in self.strategies.items():
@@ -339,13 +350,10 @@ class Simulation:
 
     # ------------------------------------------------------------ Python agents' actions
     def _act(self, agent, typ, book, side, price, qty, order_id, stp=0, account=-1) -> int:
-        if typ <= C.POST_ONLY and order_id == 0:
+        if typ <= _POST_ONLY and order_id == 0:
             order_id = self._next_py_id
             self._next_py_id += 1
-        if self._n_actions == len(self._actions):
-            self._actions = np.concatenate([self._actions, np.zeros_like(self._actions)])
-        self._actions[self._n_actions] = (agent, typ, book, side, order_id, price, qty, stp, account)
-        self._n_actions += 1
+        self._acts.append((agent, typ, book, side, order_id, price, qty, stp, account))
         return order_id
 
     # ------------------------------------------------------------ running
@@ -355,19 +363,25 @@ class Simulation:
             if not strat._started:
                 strat._started = True
                 strat.on_start()
+        advance = self._advance
         while True:
-            n = self._n_actions
-            self._n_actions = 0
-            st = self._advance(self.W, t_stop, self._actions, n)
-            if st == L.S_DONE:
-                break
-            if st == L.S_PYTHON:
+            acts = self._acts
+            n = len(acts)
+            if n:
+                self._acts = []
+                st = advance(self.W, t_stop, np.array(acts, np.int64), n)
+            else:
+                st = advance(self.W, t_stop, self._no_acts, 0)
+            if st == _S_PYTHON:
                 self._dispatch_python()
                 self._python_run(t_stop)
+            elif st == L.S_DONE:
+                break
             elif st == L.S_FLUSH:
                 self._flush()
             elif st == L.S_GROW:
-                self._n_actions = n if int(self.W.clock[L.K_GROW]) in (L.G_PEND, L.G_HEAP) and n else 0
+                if n and int(self.W.clock[L.K_GROW]) in (L.G_PEND, L.G_HEAP):
+                    self._acts = acts            # not sent: send them again once the tables have grown
                 self._grow(int(self.W.clock[L.K_GROW]))
             if progress is not None:
                 progress(int(self.W.clock[L.K_NOW]), t_stop)
@@ -383,44 +397,41 @@ class Simulation:
         compiled loop would follow, without re-entering it for each
         notification (an entry costs about 3 us)."""
         W = self.W
-        heap, clock, agents = W.heap, W.clock, W.agents
-        while self._n_actions == 0:
-            n = int(clock[L.K_HEAPN])
+        heap, clock, agents, pyev = W.heap, W.clock, W.agents, W.pyev
+        pop, dispatch = H.pop, self._dispatch_python
+        while not self._acts:
+            n = int(clock[_K_HEAPN])
             if n == 0:
                 return
-            top = heap[0]
-            kind = int(top[H.T_KIND])
-            if (kind != L.EV_NOTIFY and kind != L.EV_WAKE) or int(top[H.T_TIME]) > t_stop \
-                    or not agents[int(top[H.T_AGENT]), L.A_PY]:
+            t, _, kind, a = heap[0, :4].tolist()
+            if (kind != _EV_NOTIFY and kind != _EV_WAKE) or t > t_stop or not agents[a, _A_PY]:
                 return
-            clock[L.K_HEAPN] = H.pop(heap, n, W.pyev)
-            clock[L.K_NOW] = W.pyev[H.T_TIME]
-            clock[L.K_EVENTS] += 1
-            clock[L.K_PY_AGENT] = W.pyev[H.T_AGENT]
-            self._dispatch_python()
+            clock[_K_HEAPN] = pop(heap, n, pyev)
+            clock[_K_NOW] = t
+            clock[_K_EVENTS] += 1
+            clock[_K_PY_AGENT] = a
+            dispatch()
 
     def _dispatch_python(self):
         W = self.W
-        a = int(W.clock[L.K_PY_AGENT])
+        now, _, kind, a, p0, r, p2, _ = W.pyev.tolist()
         strat = self.strategies[a]
-        kind = int(W.pyev[H.T_KIND])
-        now = int(W.pyev[H.T_TIME])
-        if kind == L.EV_WAKE:
-            if W.agents[a, L.A_HALT] != 0:     # its account is under a risk engine's takeover
-                W.agents[a, L.A_HALT] = 2
+        if kind == _EV_WAKE:
+            if W.agents[a, _A_HALT] != 0:     # its account is under a risk engine's takeover
+                W.agents[a, _A_HALT] = 2
                 return
             strat.now = now
             nxt = strat.on_wakeup(now)
             if nxt is not None:
-                self._push(W, int(nxt), L.EV_WAKE, a)
-        elif kind == L.EV_NOTIFY:
-            r = int(W.pyev[H.T_P1])
-            row = W.notes[r].copy()
-            W.notes[r, L.NOTE_NEXT_FREE] = W.clock[L.K_NOTE_FREE]
-            W.clock[L.K_NOTE_FREE] = r
-            W.clock[L.K_NOTE_LIVE] -= 1
-            if int(W.pyev[H.T_P0]) == L.N_FILL:
-                strat._on_fill_row(row, is_taker=bool(W.pyev[H.T_P2]))
+                self._push(W, int(nxt), _EV_WAKE, a)
+        elif kind == _EV_NOTIFY:
+            notes, clock = W.notes, W.clock
+            row = notes[r].tolist()
+            notes[r, _NOTE_NEXT_FREE] = clock[_K_NOTE_FREE]
+            clock[_K_NOTE_FREE] = r
+            clock[_K_NOTE_LIVE] -= 1
+            if p0 == _N_FILL:
+                strat._on_fill_row(row, is_taker=bool(p2))
             else:
                 strat._on_event_row(row)
 

@@ -23,8 +23,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..core import codes as C
+from . import idmap
 from . import layout as L
-from .kernel import tape_asof
+from . import world as WD
+from .kernel import tape_at
+
+_EXACT = 1 << 53          # integers up to this size are exact floats
+_A_NOTIFY = L.A_NOTIFY
+_CANCEL = C.CANCEL
 
 
 class Strategy:
@@ -38,6 +44,10 @@ class Strategy:
         self.now = 0
         self._started = False
         self._open: dict[int, dict] = {}
+        self._acct = int(sim.W.agents[agent, L.A_ACCOUNT])
+        self._lat_md = int(sim.W.agents[agent, L.A_LAT_MD])
+        self._books: dict[int, int] = {}     # order id -> book of the orders sent since the last cancel_all
+        self._ratio_at = None                 # (ratios array, row) of the risk engine watching the account
 
     # ---- callbacks (override) ---------------------------------------------
     def on_start(self) -> None:
@@ -61,6 +71,7 @@ class Strategy:
         b = self.book if book is None else book
         oid = self._sim._act(self.agent, type, b, side, price, qty, 0, stp)
         self._open[oid] = {"book": b, "side": side, "price": price, "qty": qty, "acked": False}
+        self._books[oid] = b
         return oid
 
     def cancel(self, order_id: int) -> None:
@@ -76,18 +87,28 @@ class Strategy:
         (``AgentSpec(order_events=False)``) these are the orders the venue
         holds for you (its live-order list), else the ones you were not yet
         told are done."""
-        if self._sim.W.agents[self.agent, L.A_NOTIFY] == 2:
-            W = self._sim.W
-            off, n = int(W.aloff[self.agent]), int(W.alcnt[self.agent])
-            for oid in W.alist[off:off + n].tolist():
-                self._sim._act(self.agent, C.CANCEL, self._book_of(oid), 0, 0, 0, oid)
+        sim = self._sim
+        W = sim.W
+        a = self.agent
+        if W.agents[a, _A_NOTIFY] == 2:
+            off = int(W.aloff[a])
+            live = W.alist[off:off + int(W.alcnt[a])].tolist()
+            if live:
+                books, act = self._books, sim._act
+                for oid in live:
+                    b = books.get(oid)
+                    act(a, _CANCEL, self._book_of(oid) if b is None else b, 0, 0, 0, oid)
+            # the books of orders still live (their cancels are in flight) stay known
+            self._books = {oid: self._books[oid] for oid in live if oid in self._books}
             self._open.clear()
             return
         for oid in list(self._open):
             self.cancel(oid)
 
     def _book_of(self, oid: int) -> int:
-        from . import idmap, world as WD
+        b = self._books.get(oid)
+        if b is not None:
+            return b
         W = self._sim.W
         row = int(idmap.get(W.ordmap, oid))
         return int(W.oinfo[row, WD.OI_BOOK]) if row >= 0 else self.book
@@ -95,17 +116,25 @@ class Strategy:
     # ---- views ----------------------------------------------------------------
     def bbo(self, book: int | None = None) -> tuple[int, int, int]:
         """(bid, ask, last) in ticks as of one market-data latency ago (0 = none)."""
-        b = self.book if book is None else book
-        lat = int(self._sim.W.agents[self.agent, L.A_LAT_MD])
-        bid, ask, last = tape_asof(self._sim.W, b, self.now - lat)
-        return int(bid), int(ask), int(last)
+        W = self._sim.W
+        return tape_at(W.tape, W.books, self.book if book is None else book, self.now - self._lat_md)
 
     def balance(self, asset: str) -> Decimal:
         """Balance in asset units (the venue's books, which settle at once)."""
         sim = self._sim
         i = sim.asset_ix[asset]
-        acct = int(sim.W.agents[self.agent, L.A_ACCOUNT])
-        return Decimal(int(sim.W.bal[acct, i])) * sim.spec.assets[i].atom
+        return Decimal(int(sim.W.bal[self._acct, i])) * sim.spec.assets[i].atom
+
+    def units(self, asset: str) -> float:
+        """``float(self.balance(asset))``, without the Decimal when the
+        division is exact (an atom of 10**-k and a balance below 2**53 atoms)."""
+        sim = self._sim
+        i = sim.asset_ix[asset]
+        n = int(sim.W.bal[self._acct, i])
+        d = sim.atoms_per_unit_f[i]
+        if d and -_EXACT <= n <= _EXACT:
+            return n / d
+        return float(Decimal(n) * sim.spec.assets[i].atom)
 
     @property
     def base_asset(self) -> str:
@@ -120,25 +149,27 @@ class Strategy:
         """Your unified account's margin ratio (adjusted equity / maintenance
         margin) as the venue's risk engine last computed it; ``inf`` without
         a margin account or a loan.  The hook of margin-triggered kill switches."""
-        acct = int(self._sim.W.agents[self.agent, L.A_ACCOUNT])
-        for eng in getattr(self._sim, "risk_engines", {}).values():
-            r = eng.ratio_of(acct)
-            if r is not None:
-                return float(r)
-        return float("inf")
+        at = self._ratio_at
+        if at is None:
+            engines = getattr(self._sim, "risk_engines", None)
+            at = next(((eng.ratios, eng.row_of[self._acct]) for eng in (engines or {}).values()
+                       if self._acct in eng.row_of), ())
+            if engines is not None:
+                self._ratio_at = at           # the engines and their ratio arrays are fixed once built
+        return float(at[0][at[1]]) if at else float("inf")
 
     def open_orders(self) -> dict[int, dict]:
         """Orders you sent that you have not been told are done (with order
         events off: the orders the venue holds for you)."""
-        if self._sim.W.agents[self.agent, L.A_NOTIFY] == 2:
-            W = self._sim.W
+        W = self._sim.W
+        if W.agents[self.agent, L.A_NOTIFY] == 2:
             off, n = int(W.aloff[self.agent]), int(W.alcnt[self.agent])
             return {oid: self._open.get(oid, {"book": self._book_of(oid)}) for oid in W.alist[off:off + n].tolist()}
         return dict(self._open)
 
     # ---- plumbing (called by the simulation) ----------------------------------
     def _on_fill_row(self, row, is_taker: bool) -> None:
-        fill = dict(zip(L.LOG_FILL_FIELDS, (int(x) for x in row[:L.N_LOGF])))
+        fill = dict(zip(L.LOG_FILL_FIELDS, row[:L.N_LOGF]))
         fill["is_taker"] = is_taker
         self.now = fill["taker_local_ts"] if is_taker else fill["maker_local_ts"]
         oid = fill["taker_id"] if is_taker else fill["maker_id"]
@@ -147,7 +178,7 @@ class Strategy:
         self.on_fill(fill)
 
     def _on_event_row(self, row) -> None:
-        ev = dict(zip(L.LOG_EVENT_FIELDS, (int(x) for x in row[:L.N_LOGE])))
+        ev = dict(zip(L.LOG_EVENT_FIELDS, row[:L.N_LOGE]))
         self.now = ev["local_ts"]
         oid = ev["order_id"]
         if ev["kind"] in C.DONE_KINDS or ev["kind"] == C.EV_REJECTED:
