@@ -16,10 +16,15 @@ from ..core import _layout as EY
 from ..core import _queries as EQ
 from ..core import codes as C
 from ..core._bits import clz64
+from ..core._kernel import _best_level
 from . import heap as H
 from . import layout as L
 from .agents import decide
 from .kernel import _arrive, _tape_record, schedule, send_as
+
+z64 = np.int64(0)
+if list(L.DEPTH_BPS) != sorted(L.DEPTH_BPS) or len(L.DEPTH_BPS) != 4 or (C.BUY, C.SELL) != (0, 1):
+    raise ImportError("loop._depths assumes four increasing DEPTH_BPS bands and BUY = 0, SELL = 1")
 
 
 @njit(cache=True, _nrt=False)
@@ -126,12 +131,58 @@ def advance(W, t_stop, actions, n_actions):
             return L.S_DONE
 
 
+# ---------------------------------------------------------------- the Python layer's steps
+# (``model.Simulation``): one compiled call each instead of a dozen numpy
+# element accesses; not reachable from ``advance``
 @njit(cache=True, _nrt=False)
-def _sell_costs(W, b, s, bid, ask):
+def push_event(heap, clock, t, kind, agent):
+    """Queue an event without payload (a Python agent's wake-up, the first
+    snapshot) with the next sequence number."""
+    z = np.int64(0)
+    seq = clock[L.K_SEQ]
+    clock[L.K_SEQ] = seq + 1
+    clock[L.K_HEAPN] = H.push(heap, clock[L.K_HEAPN], t, seq, kind, agent, z, z, z, z)
+
+
+@njit(cache=True, _nrt=False)
+def hand_over(clock, pyev, notes, row):
+    """The Python event in ``pyev`` as (kind, time, agent, p0, p2); a
+    notification's row is copied into ``row`` and its slot freed."""
+    kind = pyev[H.T_KIND]
+    if kind == L.EV_NOTIFY:
+        r = pyev[H.T_P1]
+        for c in range(notes.shape[1]):
+            row[c] = notes[r, c]
+        notes[r, L.NOTE_NEXT_FREE] = clock[L.K_NOTE_FREE]
+        clock[L.K_NOTE_FREE] = r
+        clock[L.K_NOTE_LIVE] -= 1
+    return kind, pyev[H.T_TIME], pyev[H.T_AGENT], pyev[H.T_P0], pyev[H.T_P2]
+
+
+@njit(cache=True, _nrt=False)
+def next_python(heap, clock, agents, pyev, notes, row, t_stop):
+    """If the next event is a Python agent's wake-up or notification at or
+    before ``t_stop``, take it as ``advance`` would hand it over (``hand_over``'s
+    tuple); else kind -1 and nothing changes."""
+    n = clock[L.K_HEAPN]
+    if n == 0:
+        return -1, z64, z64, z64, z64
+    kind = heap[0, H.T_KIND]
+    if (kind != L.EV_NOTIFY and kind != L.EV_WAKE) or heap[0, H.T_TIME] > t_stop \
+            or agents[heap[0, H.T_AGENT], L.A_PY] == 0:
+        return -1, z64, z64, z64, z64
+    clock[L.K_HEAPN] = H.pop(heap, n, pyev)
+    clock[L.K_NOW] = pyev[H.T_TIME]
+    clock[L.K_EVENTS] += 1
+    clock[L.K_PY_AGENT] = pyev[H.T_AGENT]
+    return hand_over(clock, pyev, notes, row)
+
+
+@njit(cache=True, _nrt=False)
+def _sell_costs(W, b, s, bid, ask, levels, chunks, books, ladder):
     """Slippage of market sells of ``L.SELL_NOTIONALS`` quote units into the
     bids of book ``b`` (one walk from the best bid down), against the mid, in
     0.01 bps, into log row ``s``; -1 where the bids run out."""
-    orders, levels, chunks, books, ladder, htab = EQ._tables(W.arena)
     scale = W.books[b, L.BK_SCALE]
     apu = W.books[b, L.BK_QUOTE_APU]
     for k in range(3):
@@ -174,25 +225,85 @@ def _sell_costs(W, b, s, bid, ask):
 
 
 @njit(cache=True, _nrt=False)
+def _tol(bps, m2):
+    # floor(bps * m2 / 10000) without overflow, as lob.core._queries.depth_within
+    return bps * (m2 // 10000) + (bps * (m2 % 10000)) // 10000
+
+
+@njit(cache=True, _nrt=False)
+def _depths(W, b, s, lb, la, levels, chunks, books, ladder):
+    """The lots within ``L.DEPTH_BPS`` of the mid on each side of book ``b``
+    into log row ``s``: ``lob.core._queries.depth_within`` for the four bands
+    in one walk of each side (the bands are prefixes of the same walk, best
+    level first, so each sum is the same)."""
+    for k in range(8):
+        W.logs[s, L.LS_DEPTH + k] = 0
+    if lb < 0 and la < 0:
+        return
+    if lb >= 0 and la >= 0:
+        m2 = levels[lb, EY.L_PRICE] + levels[la, EY.L_PRICE]
+    elif lb >= 0:
+        m2 = 2 * levels[lb, EY.L_PRICE]
+    else:
+        m2 = 2 * levels[la, EY.L_PRICE]
+    t0 = _tol(L.DEPTH_BPS[0], m2)
+    t1 = _tol(L.DEPTH_BPS[1], m2)
+    t2 = _tol(L.DEPTH_BPS[2], m2)
+    t3 = _tol(L.DEPTH_BPS[3], m2)
+    for side in range(2):
+        r0 = 0
+        r1 = 0
+        r2 = 0
+        r3 = 0
+        loff = books[b, EY.B_LOFF + side]
+        j = loff + books[b, EY.B_NCHK + side] - 1
+        done = False
+        while j >= loff and not done:
+            c = ladder[j, 1]
+            bits = chunks[c, EY.K_BITS]
+            while bits != 0:
+                hb = 63 - clz64(bits)
+                bits &= ~(np.int64(1) << hb)
+                lv = chunks[c, EY.K_LVL + hb]
+                dist = m2 - 2 * levels[lv, EY.L_PRICE] if side == C.BUY else 2 * levels[lv, EY.L_PRICE] - m2
+                if dist > t3:
+                    done = True
+                    break
+                q = levels[lv, EY.L_QTY]
+                r3 += q
+                if dist <= t2:
+                    r2 += q
+                    if dist <= t1:
+                        r1 += q
+                        if dist <= t0:
+                            r0 += q
+            j -= 1
+        W.logs[s, L.LS_DEPTH + side] = r0
+        W.logs[s, L.LS_DEPTH + 2 + side] = r1
+        W.logs[s, L.LS_DEPTH + 4 + side] = r2
+        W.logs[s, L.LS_DEPTH + 6 + side] = r3
+
+
+@njit(cache=True, _nrt=False)
 def _snapshot(W, b, now):
     s = W.clock[L.K_NSNAP]
-    bid, bq = EQ.best(W.arena, b, C.BUY)
-    ask, aq = EQ.best(W.arena, b, C.SELL)
+    orders, levels, chunks, books, ladder, htab = EQ._tables(W.arena)
+    lb = _best_level(books, chunks, ladder, b, C.BUY)
+    la = _best_level(books, chunks, ladder, b, C.SELL)
+    bid = levels[lb, EY.L_PRICE] if lb >= 0 else 0
+    ask = levels[la, EY.L_PRICE] if la >= 0 else 0
     W.logs[s, L.LS_TS] = now
     W.logs[s, L.LS_BOOK] = b
     W.logs[s, L.LS_BID] = bid
-    W.logs[s, L.LS_BIDQ] = bq
+    W.logs[s, L.LS_BIDQ] = levels[lb, EY.L_QTY] if lb >= 0 else 0
     W.logs[s, L.LS_ASK] = ask
-    W.logs[s, L.LS_ASKQ] = aq
+    W.logs[s, L.LS_ASKQ] = levels[la, EY.L_QTY] if la >= 0 else 0
     off = W.arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
     W.logs[s, L.LS_LAST] = W.arena[off + EY.B_LAST_PX]
     W.logs[s, L.LS_PAD] = 0              # pad columns: every column of a kept row is written
     W.logs[s, L.N_LOGS - 1] = 0
-    for k in range(4):
-        db, da = EQ.depth_within(W.arena, b, L.DEPTH_BPS[k])
-        W.logs[s, L.LS_DEPTH + 2 * k] = db
-        W.logs[s, L.LS_DEPTH + 2 * k + 1] = da
-    _sell_costs(W, b, s, bid, ask)
+    _depths(W, b, s, lb, la, levels, chunks, books, ladder)
+    _sell_costs(W, b, s, bid, ask, levels, chunks, books, ladder)
     if W.clock[L.K_LOGMASK] & L.LOG_SNAPSHOTS:
         W.clock[L.K_NSNAP] = s + 1
     _tape_record(W, b, now)
