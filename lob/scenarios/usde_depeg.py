@@ -117,7 +117,7 @@ class UsdeArb(Strategy):
         ch = _chain(self)
         w = ch.wallet(self.agent)
         # 1. USDe bought on the exchange: withdraw it
-        usde = float(self.balance("USDe"))
+        usde = self.units("USDe")
         if usde >= 1000 and not self.open_orders():
             if ch.withdraw(self.agent, "USDe", usde):
                 self.cycles += 1
@@ -133,7 +133,7 @@ class UsdeArb(Strategy):
             ch.deposit(self.agent, "USDT")
         # 3. buy USDe on the exchange below the pool
         bid, ask, _ = self.bbo(USDE_BOOK)
-        cash = float(self.balance("USDT"))
+        cash = self.units("USDT")
         tick = float(self._sim.spec.books[USDE_BOOK].tick)
         if ask > 0 and cash > 1000 and not self.open_orders():
             limit = ch.pool_price() * (1 - self.edge_bps * 1e-4)
@@ -165,8 +165,8 @@ class ExchangeLooper(Strategy):
         elif alt and not self.unwinding and alt < self.alt0 * (1 - self.drawdown):
             self.unwinding = True
         if self.unwinding and not self.open_orders():
-            loan = -float(self.balance("USDT"))
-            usde = float(self.balance("USDe"))
+            loan = -self.units("USDT")
+            usde = self.units("USDe")
             if loan <= 0 or usde < 1:
                 return None
             bid, _, _ = self.bbo(USDE_BOOK)
@@ -188,12 +188,12 @@ class PegTrader(Strategy):
         self.max_buy = max_buy
 
     def on_start(self):
-        self.start = float(self.balance("USDe"))
+        self.start = self.units("USDe")
 
     def on_wakeup(self, now):
         self.cancel_all()
         tick = float(self._sim.spec.books[USDE_BOOK].tick)
-        room = self.max_buy - (float(self.balance("USDe")) - self.start)
+        room = self.max_buy - (self.units("USDe") - self.start)
         for i in range(1, self.levels + 1):
             d = i * self.step_bps * 1e-4
             q = min(self.size, room)

@@ -53,7 +53,11 @@ from ..onchain.loops import build_loop, unwind_loop
 from ..onchain.oracles import CallableOracle
 from ..onchain.stableswap import StableSwapPool
 from ..onchain.venues import FixedPriceVenue
+from ..core import _layout as EY
+from ..core import codes as C
 from . import layout as L
+from . import world as WD
+from .kernel import tape_at
 from .strategy import Strategy
 
 UNIT = 10**10          # ledger base units per exchange atom (18 - 8 decimals)
@@ -135,6 +139,7 @@ class Chain(Strategy):
         self._pending: list = []          # heap of (t_arrival, seq, kind, args)
         self._seq = 0
         self._queue: list = []            # agent actions for the next block
+        self._pool_key = None             # the pool state pool_price was computed for
 
     # ------------------------------------------------------------ setup
     def _bind(self, sim, agent):
@@ -224,12 +229,10 @@ class Chain(Strategy):
         if book < 0:
             return default
         sim = self._sim
-        from ..core import _layout as EY
         W = sim.W
         px = W.arena[W.arena[EY.H_BOOK_OFF] + book * EY.N_BOOK + EY.B_LAST_PX]
         if px <= 0:
-            from .kernel import tape_asof
-            bid, ask, last = tape_asof(W, book, self._clock())
+            bid, ask, last = tape_at(W.tape, W.books, book, self._clock())
             px = last or (bid + ask) // 2 if (bid and ask) else 0
         return float(px) * float(sim.spec.books[book].tick) if px > 0 else default
 
@@ -237,7 +240,6 @@ class Chain(Strategy):
         """The book's reference fundamental (quote units), 1.0 without one."""
         if book < 0:
             return 1.0
-        from . import world as WD
         W = self._sim.W
         a = int(W.books[book, L.BK_REF])
         if W.oracle[a, WD.OR_ON] == 0.0:
@@ -245,8 +247,14 @@ class Chain(Strategy):
         return float(W.oracle[a, WD.OR_VALUE]) * float(self._sim.spec.books[book].tick)
 
     def pool_price(self) -> float:
-        """USDe in USDC on the pool (marginal price, 1 = peg)."""
-        return self.pool.spot_price("USDe", "USDC") / WAD
+        """USDe in USDC on the pool (marginal price, 1 = peg); recomputed
+        only when the pool's balances have changed."""
+        p = self.pool
+        key = (tuple(p.stored_balances), tuple(p.admin_balances), p.amp, p.rates)
+        if key != self._pool_key:
+            self._pool_key = key
+            self._pool_px = p.spot_price("USDe", "USDC") / WAD
+        return self._pool_px
 
     def _oracle_price(self, asset: str, now: int) -> float:
         sp = self.spec
@@ -406,15 +414,27 @@ class Chain(Strategy):
     def _liquidate(self, now, s):
         lend = self.lending
         users = [lp["user"] for lp in self.loopers] + self.alt_borrowers + getattr(self, "whale_loops", [])
-        for u in users:
-            try:
-                if not lend.is_liquidatable(u, s):
+        # every user's check at once, valid until the first liquidation changes anything
+        flags = lend.liquidatable_many(users, s)
+        fresh = True
+        for u, flag in zip(users, flags):
+            if fresh:
+                if isinstance(flag, Exception):
+                    if isinstance(flag, (LendingError, ZeroDivisionError)):
+                        continue
+                    raise flag
+                if not flag:
                     continue
-            except (LendingError, ZeroDivisionError):
-                continue
+            else:
+                try:
+                    if not lend.is_liquidatable(u, s):
+                        continue
+                except (LendingError, ZeroDivisionError):
+                    continue
             for coll in ("USDe", self.spec.alt_asset):
                 if lend.collateral_balance(u, coll, s) == 0:
                     continue
+                fresh = False
                 try:
                     hf = lend.health_factor(u, s) / WAD
                     rec = lend.liquidate(BOT, u, coll, "USDC", None, s)
@@ -468,8 +488,7 @@ class ChainSeller(Strategy):
         self.sold = 0.0
 
     def on_wakeup(self, now):
-        from ..core import codes as C
-        have = float(self.balance(self.asset))
+        have = self.units(self.asset)
         lot = float(self._sim.spec.books[self.book_ix].lot)
         q = int(min(have, self.slice_units) / lot)
         if q > 0 and not self.open_orders():

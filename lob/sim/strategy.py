@@ -93,13 +93,13 @@ class Strategy:
         if W.agents[a, _A_NOTIFY] == 2:
             off = int(W.aloff[a])
             live = W.alist[off:off + int(W.alcnt[a])].tolist()
+            books = self._books
+            self._books = {}       # an order still live at the next call (its cancel in flight) is looked up
             if live:
-                books, act = self._books, sim._act
+                act = sim._act
                 for oid in live:
                     b = books.get(oid)
                     act(a, _CANCEL, self._book_of(oid) if b is None else b, 0, 0, 0, oid)
-            # the books of orders still live (their cancels are in flight) stay known
-            self._books = {oid: self._books[oid] for oid in live if oid in self._books}
             self._open.clear()
             return
         for oid in list(self._open):
