@@ -26,11 +26,16 @@ from ..core import codes as C
 from ..sim import layout as L
 
 
-def _mid_at(snaps, t):
-    """Mid (ticks) at times ``t`` from the snapshot log (last snapshot at or before)."""
+def _mid_table(snaps):
+    """(times, mids) of the snapshots with both sides (what ``_mid_at`` searches)."""
     ok = (snaps["bid"] > 0) & (snaps["ask"] > 0)
-    ts = snaps["ts"][ok]
-    mid = (snaps["bid"][ok] + snaps["ask"][ok]) / 2.0
+    return snaps["ts"][ok], (snaps["bid"][ok] + snaps["ask"][ok]) / 2.0
+
+
+def _mid_at(snaps, t, table=None):
+    """Mid (ticks) at times ``t`` from the snapshot log (last snapshot at or
+    before); ``table``: ``_mid_table(snaps)`` if already made."""
+    ts, mid = _mid_table(snaps) if table is None else table
     if len(ts) == 0:
         return np.full(len(t), np.nan)
     i = np.searchsorted(ts, t, side="right") - 1
@@ -64,22 +69,23 @@ def scorecard(result, agent: int, horizon_s: float = 1.0) -> dict:
     as_taker = f["taker_agent"] == agent
     ts, inv = inventory_path(result, agent)
     snaps = result.snapshots
+    mids_of = getattr(result, "mid_table", None) or _mid_table(snaps)     # one table for the three look-ups
     # PnL from the balances (exact), marked at the last mid
     init = sim.initial_balances[acct] if hasattr(sim, "initial_balances") else None
     cash = (result.balances[acct, quote] - (init[quote] if init is not None else 0)) * atom_q
     inv_lots = (result.balances[acct, base] - (init[base] if init is not None else 0)) // lot
-    last_mid = _mid_at(snaps, np.array([snaps["ts"][-1] if len(snaps) else 0]))[0]
+    last_mid = _mid_at(snaps, np.array([snaps["ts"][-1] if len(snaps) else 0]), mids_of)[0]
     tick_value = scale * atom_q                        # quote units per (tick x lot)
     mtm = cash + inv_lots * last_mid * tick_value if np.isfinite(last_mid) else np.nan
     # quoting: its limit orders' distance from the mid when sent
     sub = result.submissions
     mine = (sub["agent"] == agent) & (sub["type"] == C.LIMIT)
-    mids = _mid_at(snaps, sub["arrive_ts"][mine])
+    mids = _mid_at(snaps, sub["arrive_ts"][mine], mids_of)
     dist = np.abs(sub["price"][mine] - mids)
     quoted_lots = int(sub["qty"][mine].sum())
     # adverse selection on maker fills: mid move against the agent after each fill
     mf = f[as_maker]
-    after = _mid_at(snaps, mf["ts"] + int(horizon_s * 1e9))
+    after = _mid_at(snaps, mf["ts"] + int(horizon_s * 1e9), mids_of)
     sign = np.where(mf["taker_side"] == C.BUY, -1.0, 1.0)    # maker sold when the taker bought
     adverse = -(after - mf["price"]) * sign
     ev = result.events
@@ -139,13 +145,14 @@ def _quoting_agents(result) -> list:
     sent limit orders on both sides.  One pass over the submission log."""
     W = result.sim.W
     sub = result.submissions
-    lim = sub[sub["type"] == C.LIMIT]
+    lim = sub["type"] == C.LIMIT
     both = set()
-    if len(lim):
-        pairs = np.unique(lim["agent"] * 2 + (lim["side"] == C.BUY))
-        a, side = pairs // 2, pairs % 2
-        sides = np.bincount(a, minlength=W.agents.shape[0])
-        both = set(np.nonzero(sides == 2)[0].tolist())
+    if lim.any():
+        agent = sub["agent"][lim]
+        buy = sub["side"][lim] == C.BUY
+        n = max(W.agents.shape[0], int(agent.max()) + 1)
+        both = set(np.nonzero((np.bincount(agent[buy], minlength=n) > 0)
+                              & (np.bincount(agent[~buy], minlength=n) > 0))[0].tolist())
     out = []
     for a in sorted(both):
         kind = int(W.agents[a, L.A_KIND])
@@ -159,14 +166,18 @@ class _AgentLogs:
     Result for :func:`scorecard`); built from per-agent index ranges so a
     table of many agents costs one sort per log, not one scan per agent."""
 
-    def __init__(self, result, fills, submissions, events):
+    def __init__(self, result, fills, submissions, events, mid_table):
         self.sim, self.balances, self.snapshots = result.sim, result.balances, result.snapshots
         self.fills, self.submissions, self.events = fills, submissions, events
+        self.mid_table = mid_table
 
 
 def _grouped(keys):
-    """``(order, starts)``: rows sorted by ``keys`` (stable) and where each key's run starts."""
-    order = np.argsort(keys, kind="stable")
+    """``(order, sorted keys)``: rows sorted by ``keys`` (stable)."""
+    k = keys
+    if len(keys) and -(1 << 15) <= keys.min() and keys.max() < (1 << 15):
+        k = keys.astype(np.int16)      # the same stable order; numpy sorts 16-bit keys by radix, O(n)
+    order = np.argsort(k, kind="stable")
     return order, keys[order]
 
 
@@ -201,10 +212,16 @@ def scorecards(result, agents=None, horizon_s: float = 1.0):
     ft, ft_k = _grouped(f["taker_agent"])
     sb, sb_k = _grouped(result.submissions["agent"])
     eg, eg_k = _grouped(ev["agent"])
+    mids = _mid_table(result.snapshots)
+    # the margin tables by account, once
+    ms_of = me_of = None
+    if ms is not None and not ms.empty:
+        ms_of = dict(tuple(ms.groupby("account", sort=False)))
+        me_of = dict(tuple(me.groupby("account", sort=False)))
     for a in agents:
         fr = np.union1d(_rows_of(fm, fm_k, a), _rows_of(ft, ft_k, a))
         view = _AgentLogs(result, f[fr], result.submissions[np.sort(_rows_of(sb, sb_k, a))],
-                          ev[np.sort(_rows_of(eg, eg_k, a))])
+                          ev[np.sort(_rows_of(eg, eg_k, a))], mids)
         card = scorecard(view, a, horizon_s)
         book = int(W.agents[a, L.A_BOOK])
         tick_value = int(W.books[book, L.BK_SCALE]) * float(sim.spec.assets[int(W.books[book, L.BK_QUOTE])].atom)
@@ -228,9 +245,9 @@ def scorecards(result, agents=None, horizon_s: float = 1.0):
         card["mean_resting_lots"] = float((acc["qty"] * (ends - starts)).sum() / t_end) if t_end and kept \
             else np.nan
         acct = int(W.agents[a, L.A_ACCOUNT])
-        if ms is not None and not ms.empty and acct in set(ms["account"]):
-            mine_s = ms[ms["account"] == acct]
-            mine_e = me[me["account"] == acct]
+        if ms_of is not None and acct in ms_of:
+            mine_s = ms_of[acct]
+            mine_e = me_of.get(acct, me.iloc[:0])
             eng = next(iter(sim.risk_engines.values()))
             apu = float(eng.cfg.atoms_per_unit[eng.q])
             card["margin_ratio_min"] = float(mine_s["ratio"].min())

@@ -168,7 +168,7 @@ class Result:
         import hashlib
         h = hashlib.sha256()
         for k in sorted(self.logs.keys()):
-            h.update(np.ascontiguousarray(self.logs[k]).tobytes())
+            h.update(np.ascontiguousarray(self.logs[k]).reshape(-1).view(np.uint8))   # the bytes, not a copy
         h.update(self.balances.tobytes())
         return h.hexdigest()
 
