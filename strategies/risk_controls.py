@@ -81,6 +81,7 @@ class RiskControls:
         self._hi: deque = deque()
         self._lo: deque = deque()
         self._t_last = -INF                 # the window's fast high-low needs non-decreasing times
+        self._windows_of = None             # the config the windows below (ns) were computed from
         self._buys: deque = deque()         # (t, lots)
         self._bought = 0.0
         self._values: deque = deque()       # (t, value), for the drawdown window
@@ -98,7 +99,11 @@ class RiskControls:
 
     def observe(self, t_ns: int, mid: float, value: float) -> None:
         """A mid price (any unit) and the mark-to-market value (quote units) at ``t_ns``."""
-        w = int(self.config.window_s * 1e9)
+        c = self.config
+        if c is not self._windows_of:
+            self._windows_of = c
+            self._w = int(c.window_s * 1e9)
+            self._wd = int(c.drawdown_window_s * 1e9)
         mids, hi, lo = self._mids, self._hi, self._lo
         if self._t_last is not None:
             # out of order: range_bps scans the window from now on
@@ -111,29 +116,28 @@ class RiskControls:
             while lo and lo[-1][1] >= mid:
                 lo.pop()
             lo.append((t_ns, mid))
-        cut = t_ns - w
+        cut = t_ns - self._w
         while mids and mids[0][0] < cut:
             mids.popleft()
         while hi and hi[0][0] < cut:
             hi.popleft()
         while lo and lo[0][0] < cut:
             lo.popleft()
-        while self._buys and self._buys[0][0] < t_ns - w:
-            self._bought -= self._buys.popleft()[1]
+        buys = self._buys
+        while buys and buys[0][0] < cut:
+            self._bought -= buys.popleft()[1]
         if self.start_value is None:
             self.start_value = value
-        wd = int(self.config.drawdown_window_s * 1e9)
-        self._push_value(t_ns, value, wd)
+        # the drawdown window, a monotone deque: its maximum is at the left end
+        values = self._values
+        while values and values[-1][1] <= value:
+            values.pop()
+        values.append((t_ns, value))
+        cut = t_ns - self._wd
+        while values[0][0] < cut:
+            values.popleft()
+        self.peak = values[0][1]
         self._value = value
-
-    def _push_value(self, t_ns, value, wd):
-        # a monotone deque: the window's maximum is at the left end
-        while self._values and self._values[-1][1] <= value:
-            self._values.pop()
-        self._values.append((t_ns, value))
-        while self._values[0][0] < t_ns - wd:
-            self._values.popleft()
-        self.peak = self._values[0][1]
 
     def range_bps(self) -> float:
         if not self._mids:

@@ -31,6 +31,7 @@ from .kernel import tape_at
 _EXACT = 1 << 53          # integers up to this size are exact floats
 _A_NOTIFY = L.A_NOTIFY
 _CANCEL = C.CANCEL
+_POST_ONLY = C.POST_ONLY
 
 
 class Strategy:
@@ -69,7 +70,12 @@ class Strategy:
     def submit(self, side: int, price: int, qty: int, *, type: int = C.LIMIT, book: int | None = None,
                stp: int = C.STP_NONE) -> int:
         b = self.book if book is None else book
-        oid = self._sim._act(self.agent, type, b, side, price, qty, 0, stp)
+        sim = self._sim
+        oid = 0
+        if type <= _POST_ONLY:                 # Simulation._act, inline: a new order's id
+            oid = sim._next_py_id
+            sim._next_py_id = oid + 1
+        sim._acts += (self.agent, type, b, side, oid, price, qty, stp, -1)
         self._open[oid] = {"book": b, "side": side, "price": price, "qty": qty, "acked": False}
         self._books[oid] = b
         return oid
