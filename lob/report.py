@@ -90,8 +90,9 @@ def fig_depth_heatmap(stress, shock_s, path, venue=None, band="bid_depth_2pct_us
     t0, t1 = s["t_s"].min(), s["t_s"].max()
     edges = np.arange(t0, t1 + bin_s, bin_s)
     mat = np.full((len(syms), len(edges) - 1), np.nan)
+    by_sym = dict(tuple(s.groupby("symbol", sort=False)))      # each symbol's rows, in order
     for i, sym in enumerate(syms):
-        g = s[s["symbol"] == sym]
+        g = by_sym[sym]
         pre = g[(g["t_s"] >= shock_s - 300) & (g["t_s"] < shock_s)][band].median()
         if not pre > 0:
             continue

@@ -162,8 +162,9 @@ def _write_tables(res, tables: dict, out, *, raw: bool) -> None:
     for name, df in tables.items():
         put(name, df)
     parts = []
+    by_book = crash.snapshots_by_book(res)
     for b, bk in enumerate(res.sim.spec.books):
-        st = crash.stress(res, b)
+        st = crash.stress(res, b, by_book.get(b, res.snapshots[:0]))
         st.insert(0, "symbol", f"{bk.base}/{bk.quote}")
         st.insert(0, "venue", bk.venue)
         st.insert(0, "book", b)

@@ -133,14 +133,18 @@ def depth_profile(res, book: int, *, every_s: float = 1.0) -> pd.DataFrame:
                              last=s["last"] * tick))
 
 
-def stress(res, book: int) -> pd.DataFrame:
+def stress(res, book: int, rows=None) -> pd.DataFrame:
     """Per snapshot (each ``snapshot_s``) of ``book``: time (s), mid and
     spread (bps), USD depth within 1/2/5/10% of the mid on each side (lots x
     lot units x mid), and the slippage (bps against the mid) of 100k, 1M and
     10M USD market sells into the live bids (NaN where the bids cannot
-    absorb it)."""
-    s = res.snapshots
-    s = s[s["book"] == book]
+    absorb it).  ``rows``: the book's snapshots if already picked
+    (:func:`snapshots_by_book`)."""
+    if rows is None:
+        s = res.snapshots
+        s = s[s["book"] == book]
+    else:
+        s = rows
     tick, _ = _quote_units(res, book)
     bk = res.sim.spec.books[book]
     lot = float(bk.lot)
@@ -154,6 +158,15 @@ def stress(res, book: int) -> pd.DataFrame:
         v = s[col].astype(float)
         out[name] = np.where(v >= 0, v / 100.0, np.nan)
     return pd.DataFrame(out)
+
+
+def snapshots_by_book(res) -> dict:
+    """Book -> its snapshot rows in log order (one sort instead of a scan per book)."""
+    s = res.snapshots
+    order = np.argsort(s["book"], kind="stable")
+    books = s["book"][order]
+    cut = np.flatnonzero(np.diff(books)) + 1
+    return {int(books[i]): s[o] for i, o in zip(np.r_[0, cut], np.split(order, cut))} if len(s) else {}
 
 
 def resilience(res, book: int, shock_s: float, *, pre_s: float = 300.0, band: str = "bid_depth_2pct_usd"
