@@ -32,6 +32,12 @@ _EXACT = 1 << 53          # integers up to this size are exact floats
 _A_NOTIFY = L.A_NOTIFY
 _CANCEL = C.CANCEL
 _POST_ONLY = C.POST_ONLY
+# columns of the fill and order-event rows a notification carries
+_F = {f: i for i, f in enumerate(L.LOG_FILL_FIELDS)}
+_F_TAKER_LOCAL, _F_MAKER_LOCAL, _F_TAKER_ID, _F_MAKER_ID, _F_QTY = (
+    _F["taker_local_ts"], _F["maker_local_ts"], _F["taker_id"], _F["maker_id"], _F["qty"])
+_E = {f: i for i, f in enumerate(L.LOG_EVENT_FIELDS)}
+_E_LOCAL, _E_ID, _E_KIND = _E["local_ts"], _E["order_id"], _E["kind"]
 
 
 class Strategy:
@@ -175,6 +181,13 @@ class Strategy:
 
     # ---- plumbing (called by the simulation) ----------------------------------
     def _on_fill_row(self, row, is_taker: bool) -> None:
+        if getattr(self.on_fill, "__func__", None) is Strategy.on_fill:
+            # nobody listens: the same bookkeeping without building the fill's dict
+            self.now = row[_F_TAKER_LOCAL] if is_taker else row[_F_MAKER_LOCAL]
+            oid = row[_F_TAKER_ID] if is_taker else row[_F_MAKER_ID]
+            if oid in self._open:
+                self._open[oid]["qty"] -= row[_F_QTY]
+            return
         fill = dict(zip(L.LOG_FILL_FIELDS, row[:L.N_LOGF]))
         fill["is_taker"] = is_taker
         self.now = fill["taker_local_ts"] if is_taker else fill["maker_local_ts"]
@@ -184,11 +197,12 @@ class Strategy:
         self.on_fill(fill)
 
     def _on_event_row(self, row) -> None:
-        ev = dict(zip(L.LOG_EVENT_FIELDS, row[:L.N_LOGE]))
-        self.now = ev["local_ts"]
-        oid = ev["order_id"]
-        if ev["kind"] in C.DONE_KINDS or ev["kind"] == C.EV_REJECTED:
+        self.now = row[_E_LOCAL]
+        oid = row[_E_ID]
+        kind = row[_E_KIND]
+        if kind in C.DONE_KINDS or kind == C.EV_REJECTED:
             self._open.pop(oid, None)
-        elif ev["kind"] == C.EV_ACCEPTED and oid in self._open:
+        elif kind == C.EV_ACCEPTED and oid in self._open:
             self._open[oid]["acked"] = True
-        self.on_order_event(ev)
+        if getattr(self.on_order_event, "__func__", None) is not Strategy.on_order_event:
+            self.on_order_event(dict(zip(L.LOG_EVENT_FIELDS, row[:L.N_LOGE])))
