@@ -12,6 +12,8 @@ SUBCOMMANDS = {
                            "stablecoin-depeg, calm-day) and print a summary"),
     "explain": ("lob.explain", "print the causal chain of a crash run written by `lob run --out`"),
     "sweep": ("lob.sweeps", "run a scenario over a parameter grid and seeds on local processes"),
+    "compare": ("lob.compare", "run a base scenario and its counterfactuals over the same seeds and print one "
+                               "table (altcoin wicks, majors, USDe, liquidation volume by type)"),
     "benchmark": ("lob.mm_benchmark", "evaluate your market maker (an import path) on the crash suite against the "
                                       "built-in market makers: scorecard, benchmark.json, benchmark.png"),
     "report": ("lob.report", "write the figures and the HTML report of a run written by `lob run --out`"),

@@ -83,9 +83,15 @@ def main(args) -> int:
         from .analysis import crash
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
         tables.update({"wicks": crash.wicks(res, shock_s), "liquidations": crash.liquidations(res),
+                       "liquidation_volumes": crash.liquidation_volumes(res),
                        "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res)})
         summary["wicks"] = _records(tables["wicks"])
         summary["liquidations"] = _records(tables["liquidations"])
+        summary["liquidation_volumes"] = _records(tables["liquidation_volumes"])
+        lv = tables["liquidation_volumes"]
+        if len(lv):
+            print("liquidation volume by type and venue (USD):\n"
+                  + lv.to_string(index=False, float_format=lambda x: f"{x:,.0f}"), file=sys.stderr)
         mm = tables["market_makers"]
         acc = tables["accounts"]
         summary["market_makers"] = {

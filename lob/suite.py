@@ -32,12 +32,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-SUITE_VERSION = 1
+SUITE_VERSION = 2
 
 #: the fingerprint (:func:`fingerprint`) of every suite at each version: change an entry, then bump
 #: ``SUITE_VERSION`` and record the new fingerprints here
 FINGERPRINTS = {
     1: {"full": "c3e51f32ebe4da85", "short": "ebbbe82dae0edf9c"},
+    2: {"full": "943bdafa316354a6", "short": "f2e15fb5a6405b2a"},   # oct-10-2025 version 2
 }
 
 COUNTERFACTUALS = ("mms-keep-quoting", "oracle-collateral", "no-loops", "half-leverage", "double-stink-bids")
@@ -62,7 +63,7 @@ class Entry:
         return float(start), float(min(spec.duration_s, start + self.window_s))
 
 
-_OCT_SHORT = dict(duration_s=900.0, shock_s=150.0, n_alts=5, n_calm_alts=2)
+_OCT_SHORT = dict(duration_s=900.0, shock_s=150.0, shock_tau_s=150.0, n_alts=5, n_calm_alts=2)
 
 FULL = (
     Entry("oct-10-2025", "oct-10-2025", {}, (0, 1, 2)),

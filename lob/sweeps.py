@@ -35,8 +35,12 @@ from .sensitivity import DEFAULT_METRICS, bands, plot_sensitivity, plottable, se
 
 def metrics(res, shock_s: float | None = None) -> dict:
     """Headline numbers of a run: events, conservation, and for runs with a
-    risk engine the altcoin wick distribution, the lowest USDe, the
-    liquidated notional and the number of accounts taken over."""
+    risk engine the altcoin wick distribution (median, quartiles, share at
+    80% or deeper, median time of the low in minutes after the shock), the
+    majors' wicks, the lowest USDe, the accounts taken over and the
+    liquidation volume by type in USD (``liquidated_usd``: every slice;
+    ``spot_liq_usd``, ``perp_liq_usd``, ``adl_usd``, ``lending_liq_usd``:
+    see :func:`lob.analysis.crash.liquidation_volumes`)."""
     import numpy as np
 
     from .sim import layout as L
@@ -47,9 +51,18 @@ def metrics(res, shock_s: float | None = None) -> dict:
         shock = shock_s if shock_s is not None else min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
         w = crash.wicks(res, shock)
         w = w[w["wick"].notna()] if "wick" in w else w
-        alts = w[w["symbol"].str.startswith("ALT")] if len(w) else w
-        out["alt_wick_median"] = float(alts["wick"].median()) if len(alts) else np.nan
-        out["alt_wick_max"] = float(alts["wick"].max()) if len(alts) else np.nan
+        risk_venues = set(res.sim.risk_engines)
+        alts = w[w["symbol"].str.startswith("ALT") & w["venue"].isin(risk_venues)] if len(w) else w
+        aw = alts["wick"] if len(alts) else None
+        out["alt_wick_median"] = float(aw.median()) if aw is not None else np.nan
+        out["alt_wick_q25"] = float(aw.quantile(0.25)) if aw is not None else np.nan
+        out["alt_wick_q75"] = float(aw.quantile(0.75)) if aw is not None else np.nan
+        out["alt_wick_max"] = float(aw.max()) if aw is not None else np.nan
+        out["alt_share_80"] = float((aw >= 0.8).mean()) if aw is not None else np.nan
+        out["alt_t_low_min"] = float(alts["t_low_s"].median() / 60.0) if aw is not None else np.nan
+        for major in ("BTC", "ETH"):
+            m = w[(w["symbol"] == f"{major}/USDT") & w["venue"].isin(risk_venues)] if len(w) else w
+            out[f"{major.lower()}_wick"] = float(m["wick"].iloc[0]) if len(m) else np.nan
         usde = w[w["symbol"].str.startswith("USDe/")] if len(w) else w
         out["usde_low"] = float(usde["low"].min()) if len(usde) else np.nan
         me = res.frame("margin_events")
@@ -57,6 +70,10 @@ def metrics(res, shock_s: float | None = None) -> dict:
         eng = next(iter(res.sim.risk_engines.values()))
         apu = float(eng.cfg.atoms_per_unit[eng.q])
         out["liquidated_usd"] = float(me.loc[me["kind"] == 3, "notional"].sum()) / apu if len(me) else 0.0
+        lv = crash.liquidation_volumes(res)
+        for typ, key in (("spot liquidation", "spot_liq_usd"), ("perp liquidation", "perp_liq_usd"),
+                         ("ADL", "adl_usd"), ("lending liquidation", "lending_liq_usd")):
+            out[key] = float(lv.loc[lv["type"] == typ, "notional_usd"].sum())
     return out
 
 

@@ -49,19 +49,59 @@ def wicks(res, shock_s: float, *, pre_s: float = 60.0) -> pd.DataFrame:
 
 
 def liquidations(res) -> pd.DataFrame:
-    """Per venue and event kind of the risk engines: ``count``, accounts
-    involved, executed ``notional`` and ``fees`` (quote units), fund change."""
+    """Per venue, event kind of the risk engines and ``market`` (``spot``
+    for a collateral asset or loan, ``perp`` for a perpetual position,
+    ``-`` for account-level events such as a takeover): ``count``, accounts
+    involved, executed ``notional`` and ``fees`` (quote units), fund change.
+    Slices and ADL on perpetuals are the perp liquidations; slices of
+    collateral the exchange's spot liquidations."""
+    cols = ["venue", "kind", "market", "count", "accounts", "notional", "fees", "fund_delta"]
     me = res.frame("margin_events")
     if me.empty:
-        return pd.DataFrame(columns=["venue", "kind", "count", "accounts", "notional", "fees", "fund_delta"])
+        return pd.DataFrame(columns=cols)
+    market = np.where(me["item"] == RE.ITEM_PERP, "perp", np.where(me["item"] == RE.ITEM_ASSET, "spot", "-"))
+    me = me.assign(market=market)
     rows = []
-    for (venue, kind), g in me.groupby(["venue", "kind"]):
+    for (venue, kind, mk), g in me.groupby(["venue", "kind", "market"]):
         eng = res.sim.risk_engines[venue]
         apu = float(eng.cfg.atoms_per_unit[eng.q])
-        rows.append(dict(venue=venue, kind=RE.EVENT_NAMES.get(int(kind), str(kind)), count=len(g),
+        rows.append(dict(venue=venue, kind=RE.EVENT_NAMES.get(int(kind), str(kind)), market=mk, count=len(g),
                          accounts=g["account"].nunique(), notional=g["notional"].sum() / apu,
                          fees=g["fee"].sum() / apu, fund_delta=g["fund_delta"].sum() / apu))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def liquidation_volumes(res) -> pd.DataFrame:
+    """Liquidation volume by type and venue, in USD: ``exchange takeover``
+    (accounts taken over by a venue's risk engine; notional: everything
+    its slices then sold or bought), ``spot liquidation`` (slices of
+    collateral and loans), ``perp liquidation`` (slices of perpetual
+    positions), ``ADL`` (positions closed against profitable traders) and,
+    per chain, ``lending liquidation`` (debt repaid by the liquidation
+    bot).  Columns: venue, type, count (events), accounts, notional_usd."""
+    rows = []
+    me = res.frame("margin_events")
+    if not me.empty:
+        for venue, g in me.groupby("venue"):
+            eng = res.sim.risk_engines[venue]
+            apu = float(eng.cfg.atoms_per_unit[eng.q])
+            take = g[g["kind"] == RE.EV_TAKEOVER]
+            taken = set(take["account"])
+            sl = g[g["kind"] == RE.EV_SLICE]
+            adl = g[g["kind"] == RE.EV_ADL]
+            perp = sl["item"] == RE.ITEM_PERP
+            for typ, sel, count in (("exchange takeover", sl[sl["account"].isin(taken)], len(take)),
+                                    ("spot liquidation", sl[~perp], None), ("perp liquidation", sl[perp], None),
+                                    ("ADL", adl, None)):
+                rows.append(dict(venue=venue, type=typ, count=len(sel) if count is None else count,
+                                 accounts=len(taken) if count is not None else sel["account"].nunique(),
+                                 notional_usd=float(sel["notional"].sum()) / apu))
+    for name, ch in getattr(res.sim, "chains", {}).items():
+        liq = ch.liquidation_table()
+        rows.append(dict(venue=name, type="lending liquidation", count=len(liq),
+                         accounts=len(set(liq["user"].tolist())) if "user" in liq.dtype.names else len(liq),
+                         notional_usd=float(liq["debt_repaid_usd"].sum())))
+    return pd.DataFrame(rows, columns=["venue", "type", "count", "accounts", "notional_usd"])
 
 
 def passive_leverage(res) -> pd.DataFrame:

@@ -46,6 +46,43 @@ market; ``shock_tau_s = 0`` is a jump).  Nothing else is scripted: the
 USDe depeg, the takeovers, the pulled bids and the wicks are the
 populations' doing.
 
+Perpetuals (``perps``, BTC and ETH by default) are listed on BIG with the
+underlying's fundamental as reference: leveraged perp longs (``perp_longs``
+of ``perp_notional_usd`` each, leverage lognormal around
+``perp_leverage``), delta-neutral basis holders (``perp_basis_traders``) and
+``perp_arbs`` basis arbitrageurs (:class:`BasisArb`, ``perp_arb_usd`` of
+capital each) who buy the perp and sell spot when the perp trades under it:
+the perp longs' liquidations reach the spot books through them.
+
+Parameters (units: s, USD; ranges ``(low, high)`` are uniform draws):
+
+* shock: ``shock_s`` start, ``shock_tau_s`` ramp time constant, moves
+  ``shock_btc``, ``shock_eth``, ``shock_sol``, ``shock_alt`` (fractions);
+* market makers: ``mm_per_alt``, ``mm_open_ratio`` (opening uniMMR of
+  their accounts), ``mm_basket``/``mm_basket_frac``, ``mm_major_frac``,
+  ``mm_usde_frac``, ``mm_lst_frac`` (collateral mix), ``mm_quote_frac``
+  (inventory share per quote level), ``kill_switch``;
+* leverage: ``longs_per_alt``/``long_open_ratio``, ``longs_per_major``/
+  ``major_long_open_ratio``, ``major_open_ratio`` (majors' market makers),
+  ``leverage_scale`` (multiplies every loan), ``liq_target_ratio`` (the risk
+  engine liquidates a taken-over account until its ratio is back there);
+* USDe: ``loops``, ``looper_capital_usd``, ``looper_drawdown`` (the depeg
+  at which a looper unwinds), ``usde_arb_capital``, ``usde_stink_usd``
+  (bids 5-50% under the peg), ``usde_value_capital_usd``/``usde_value_wake_s``;
+  ``policy`` prices USDe, WBETH and BNSOL as collateral (``last``: BIG's own
+  book; ``oracle``: redemption value);
+* liquidity: ``stink_usd`` per unit of depth factor, bids 10-95% under the
+  open weighted by depth cubed, ``stink_scale``, ``stink_refresh_s``;
+  ``value_capital_usd``, ``value_wake_s``, ``value_vol_ref_bps`` (dip buyers
+  on altcoins act with probability ``1 / (1 + (vol / ref)^2)``, vol the
+  EWMA realized volatility per sqrt(s) over ``zi_vol_horizon_s``);
+  ``zi_vol_ref_bps`` (the ZI flow's limit rate divides and its cancel rate
+  multiplies by the same factor); ``arb_inventory_usd``, ``major_arb_mult``;
+* ``params_seed`` draws the population (prices, depth factors, accounts).
+
+Calibration (version 2 of ``oct-10-2025.toml``) and its measured values:
+see the README and the closing note of issue #7.
+
 A margin ratio here is the venue's uniMMR: haircut-weighted collateral
 minus the loan, over the loan's maintenance margin (``loan_mm`` = 5% of
 it); takeover below 1.  An account opened at ratio ``r`` is taken over
@@ -147,22 +184,22 @@ def shock_path(t0: float, asset: str, move: float, tau_s: float, until_s: float)
 
 
 def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_alts: int = 30, n_calm_alts: int = 10,
-                shock_btc: float = -0.07, shock_eth: float = -0.10, shock_sol: float = -0.12,
+                shock_btc: float = -0.11, shock_eth: float = -0.17, shock_sol: float = -0.12,
                 shock_alt: tuple = (-0.25, -0.10), shock_tau_s: float = 1800.0,
-                mm_per_alt: int = 2, mm_open_ratio: tuple = (4.0, 14.0), major_open_ratio: tuple = (8.0, 20.0),
-                major_long_open_ratio: tuple = (5.0, 15.0), mm_basket: int = 4,
-                mm_basket_frac: float = 0.3, mm_usde_frac: tuple = (0.2, 0.6),
+                mm_per_alt: int = 2, mm_open_ratio: tuple = (2.8, 6.5), major_open_ratio: tuple = (8.0, 20.0),
+                major_long_open_ratio: tuple = (5.0, 15.0), mm_basket: int = 8,
+                mm_basket_frac: float = 0.15, mm_usde_frac: tuple = (0.2, 0.6),
                 mm_lst_frac: tuple = (0.1, 0.4), mm_major_frac: float = 0.1,
                 mm_quote_frac: float = 0.02,
-                longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (2.1, 12.0),
+                longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (4.0, 14.0),
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
-                stink_scale: float = 1.0, stink_usd: float = 2_500_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 1.2,
-                loops: bool = True, looper_drawdown: tuple = (0.03, 0.12), usde_arb_capital: float = 2_000_000.0, looper_capital_usd: float = 100_000.0,
+                stink_scale: float = 1.0, stink_usd: float = 3_000_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0,
+                loops: bool = True, looper_drawdown: tuple = (0.01, 0.04), usde_arb_capital: float = 1_000_000.0, looper_capital_usd: float = 40_000.0,
                 usde_stink_usd: float = 20_000_000.0, usde_value_capital_usd: float = 3_000_000.0,
                 usde_value_wake_s: float = 30.0, value_wake_s: float = 5.0,
                 value_capital_usd: float = 100_000.0, arb_inventory_usd: float = 200_000.0, major_arb_mult: float = 5.0,
-                zi_vol_ref_bps: float = 10.0, zi_vol_horizon_s: float = 60.0, value_vol_ref_bps: float = 0.0,
-                perps: tuple = (), perp_longs: int = 60, perp_leverage: tuple = (10.0, 0.5),
+                zi_vol_ref_bps: float = 10.0, zi_vol_horizon_s: float = 60.0, value_vol_ref_bps: float = 23.0,
+                perps: tuple = ("BTC", "ETH"), perp_longs: int = 60, perp_leverage: tuple = (10.0, 0.5),
                 perp_notional_usd: float = 50_000.0, perp_basis_traders: int = 10, perp_arbs: int = 4,
                 perp_arb_usd: float = 100_000.0,
                 user_mm=None, user_mm_share: float = 0.5,
