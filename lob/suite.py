@@ -38,7 +38,7 @@ SUITE_VERSION = 2
 #: ``SUITE_VERSION`` and record the new fingerprints here
 FINGERPRINTS = {
     1: {"full": "c3e51f32ebe4da85", "short": "ebbbe82dae0edf9c"},
-    2: {"full": "943bdafa316354a6", "short": "f2e15fb5a6405b2a"},   # oct-10-2025 version 2
+    2: {"full": "fb95617e2645a148", "short": "e4a1126db2a2b379"},   # oct-10-2025 version 2
 }
 
 COUNTERFACTUALS = ("mms-keep-quoting", "oracle-collateral", "no-loops", "half-leverage", "double-stink-bids")

@@ -85,3 +85,27 @@ def test_liquidations_of_every_kind(short_run):
     assert (me["kind"] == RE.EV_TAKEOVER).sum() == lv.loc[("BIG", "exchange takeover"), "count"]
     mm = crash.market_makers(res)
     assert mm["taken_over"].sum() >= 3 and (mm["pulls"] > 0).mean() > 0.5
+
+
+def test_stalled_liquidations_back_off(short_run):
+    """A slice that finds no bids within its limit is retried after the
+    cadence x 2^k (k stalls in a row), at most ``liq_stall_backoff_s``
+    (30 s) later -- not every second for hours."""
+    sim, res = short_run
+    me = res.frame("margin_events")
+    sl = me[me["kind"].isin([RE.EV_SLICE, RE.EV_STALLED])].sort_values(["account", "ts"], kind="stable")
+    gaps, longest_run = [], 0
+    for _, g in sl.groupby("account"):
+        k = 0
+        ts, kind = g["ts"].to_numpy(), g["kind"].to_numpy()
+        for i in range(len(g) - 1):
+            if kind[i] == RE.EV_STALLED:
+                k += 1
+                wait = min(1.0 * 2.0 ** k, 30.0)
+                gaps.append(((ts[i + 1] - ts[i]) / 1e9, wait))
+            else:
+                k = 0
+            longest_run = max(longest_run, k)
+    assert longest_run >= 4 and len(gaps) >= 10
+    assert all(gap >= wait for gap, wait in gaps)
+    assert max(gap for gap, _ in gaps) >= 30.0

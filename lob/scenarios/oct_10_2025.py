@@ -65,7 +65,9 @@ Parameters (units: s, USD; ranges ``(low, high)`` are uniform draws):
 * leverage: ``longs_per_alt``/``long_open_ratio``, ``longs_per_major``/
   ``major_long_open_ratio``, ``major_open_ratio`` (majors' market makers),
   ``leverage_scale`` (multiplies every loan), ``liq_target_ratio`` (the risk
-  engine liquidates a taken-over account until its ratio is back there);
+  engine liquidates a taken-over account until its ratio is back there;
+  ``liq_stall_backoff_s``: after slices that found no bids within their
+  limit, it waits cadence x 2^k, at most this long, before the next);
 * USDe: ``loops``, ``looper_capital_usd``, ``looper_drawdown`` (the depeg
   at which a looper unwinds), ``usde_arb_capital``, ``usde_stink_usd``
   (bids 5-50% under the peg), ``usde_value_capital_usd``/``usde_value_wake_s``;
@@ -193,7 +195,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 mm_quote_frac: float = 0.02,
                 longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (4.0, 14.0),
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
-                stink_scale: float = 1.0, stink_usd: float = 3_000_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0,
+                stink_scale: float = 1.0, stink_usd: float = 3_000_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0, liq_stall_backoff_s: float = 30.0,
                 loops: bool = True, looper_drawdown: tuple = (0.01, 0.04), usde_arb_capital: float = 1_000_000.0, looper_capital_usd: float = 40_000.0,
                 usde_stink_usd: float = 20_000_000.0, usde_value_capital_usd: float = 3_000_000.0,
                 usde_value_wake_s: float = 30.0, value_wake_s: float = 5.0,
@@ -492,7 +494,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                                  start_s=min(300.0, shock_s / 2),
                                  takeover_ratio=1.0, target_ratio=liq_target_ratio, call_ratio=1.5, fee_rate=0.005,
                                  slice_frac=0.25, limit_bps=500.0, order_policy="pro_rata",
-                                 insurance_fund=50_000_000, states_every_s=10.0)
+                                 insurance_fund=50_000_000, states_every_s=10.0,
+                                 stall_backoff_s=liq_stall_backoff_s)
     chain = ChainSpec(exchange="BIG", withdraw_s=900.0, deposit_s=60.0, usde_book=ub,
                       alt_book=book_of[("BIG", alts[0])], alt_asset=alts[0], n_loopers=100 if loops else 0)
     moves = [("BTC", shock_btc), ("ETH", shock_eth), ("WBETH", shock_eth), ("SOL", shock_sol), ("BNB", shock_sol),

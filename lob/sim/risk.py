@@ -134,6 +134,8 @@ class RiskEngineSpec:
     lat_md_ns: int = 1_000_000
     record_states: bool = True
     states_every_s: float = 0.0           # record valuations at most this often (0: every cycle)
+    stall_backoff_s: float = 0.0          # after k slices in a row found nothing, wait min(cadence 2^k, this)
+                                          # before the account's next slice (0: retry every cycle)
 
     def __post_init__(self):
         if self.order_policy not in ORDER_POLICIES:
@@ -286,6 +288,8 @@ class RiskEngine(Strategy):
         self._ref = {}
         self._open_slice = {}      # account -> order id of its slice in flight
         self._slice_of = {}        # order id -> [account, event row index]
+        self._stalls = {}          # account -> slices in a row that found nothing (stall_backoff_s)
+        self._retry_at = {}        # account -> time (ns) before which it is not sliced again
         self._prices = U.price_matrix(n_a)
         self._known = U.price_matrix(n_a)
         self._tops = np.zeros((len(spec.books), 3), np.int64)
@@ -496,7 +500,7 @@ class RiskEngine(Strategy):
         score = None
         for j in np.nonzero(self.statuses == 1)[0].tolist():
             acct = int(self.accts[j])
-            if acct not in self._open_slice:
+            if acct not in self._open_slice and (not self._retry_at or now >= self._retry_at.get(acct, now)):
                 if score is None:
                     score = self._score()
                 self._slice(acct, now, score)
@@ -658,6 +662,15 @@ class RiskEngine(Strategy):
             self._open_slice.pop(acct, None)
             if self.events[k]["filled"] == 0:
                 self.events[k]["kind"] = RE.EV_STALLED
+                cap = self.spec.stall_backoff_s
+                if cap > 0:          # back off: cadence x 2^k, at most stall_backoff_s
+                    n = self._stalls.get(acct, 0) + 1
+                    self._stalls[acct] = n
+                    wait = min(self.spec.cadence_s * 2.0 ** n, cap)
+                    self._retry_at[acct] = int(row[0]) + int(wait * 1e9)
+            elif self._stalls:
+                self._stalls.pop(acct, None)
+                self._retry_at.pop(acct, None)
 
     # ------------------------------------------------------------ records
     def _event(self, kind, acct, ts, **kw):
