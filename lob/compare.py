@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from .sweeps import _one, _progress, run_id, run_local
+from .sweeps import _one, run_dask, run_id, run_local
 
 TABLE_METRICS = ("alt_wick_median", "alt_wick_q25", "alt_wick_q75", "alt_share_80", "alt_t_low_min", "btc_wick",
                  "eth_wick", "usde_low", "accounts_taken_over", "spot_liq_usd", "perp_liq_usd", "adl_usd",
@@ -52,28 +52,12 @@ def compare(scenarios, seeds=3, *, out: str | os.PathLike = "compare", workers: 
                 rows.append(dict(json.loads(f.read_text()), scenario=sc))
             else:
                 todo.append((sc, {}, s, str(d)))
-    if todo and scheduler is not None:
-        import time
-
-        from distributed import Client, as_completed as dask_completed
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        done, failed, t0 = 0, 0, time.perf_counter()
-        try:
-            futs = {client.submit(_one, *t, pure=False): t[0] for t in todo}
-            for fu in dask_completed(list(futs)):
-                r = dict(fu.result(), scenario=futs[fu])
-                rows.append(r)
-                done += 1
-                failed += r.get("error") is not None
-                _progress(progress, done, failed, len(todo), t0)
-        finally:
-            if client is not scheduler:
-                client.close()
-    elif todo:
+    if todo:
         # _one's row does not carry the scenario: find it by run id
         by_id = {run_id(sc, p, s): sc for sc, p, s, _ in todo}
-        for r in run_local(_one, todo, workers or os.cpu_count() or 1, progress=progress):
-            rows.append(dict(r, scenario=by_id[r["run"]]))
+        done = run_dask(scheduler, _one, todo, progress=progress) if scheduler is not None else \
+            run_local(_one, todo, workers or os.cpu_count() or 1, progress=progress)
+        rows += [dict(r, scenario=by_id[r["run"]]) for r in done]
     df = pd.DataFrame(rows)
     order = {sc: i for i, sc in enumerate(scenarios)}
     df["_o"] = df["scenario"].map(order)

@@ -134,23 +134,11 @@ def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.Pat
         else:
             todo.append((params, seed))
     n_workers = workers or os.cpu_count() or 1
-    done, failed, t0 = 0, 0, time.perf_counter()
+    tasks = [(scenario, p, s, str(out)) for p, s in todo]
     if todo and scheduler is not None:
-        from distributed import Client, as_completed as dask_completed
-        client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
-        try:
-            futs = [client.submit(_one, scenario, p, s, str(out), pure=False) for p, s in todo]
-            for fu in dask_completed(futs):
-                r = fu.result()
-                rows.append(r)
-                done += 1
-                failed += r.get("error") is not None
-                _progress(progress, done, failed, len(todo), t0)
-        finally:
-            if client is not scheduler:
-                client.close()
+        rows += run_dask(scheduler, _one, tasks, progress=progress)
     elif todo:
-        rows += run_local(_one, [(scenario, p, s, str(out)) for p, s in todo], n_workers, progress=progress)
+        rows += run_local(_one, tasks, n_workers, progress=progress)
     df = pd.DataFrame(rows)
     keys = [k for k in grid] + ["seed"]
     return df.sort_values(keys).reset_index(drop=True) if len(df) else df
@@ -177,6 +165,26 @@ def run_local(fn, tasks, workers: int, *, progress: bool = False, failed=lambda 
             bad += bool(failed(r))
             _progress(progress, done, bad, len(tasks), t0)
             yield r
+
+
+def run_dask(scheduler, fn, tasks, *, progress: bool = False, failed=lambda r: r.get("error") is not None):
+    """``fn(*task)`` for every task on a Dask cluster (``scheduler``: an
+    address or a ``distributed.Client``; one task per run, ``pure=False``),
+    yielded as they finish, with the same progress line as :func:`run_local`.
+    A client made here from an address is closed at the end."""
+    from distributed import Client, as_completed as dask_completed
+    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    t0, done, bad = time.perf_counter(), 0, 0
+    try:
+        for fu in dask_completed([client.submit(fn, *t, pure=False) for t in tasks]):
+            r = fu.result()
+            done += 1
+            bad += bool(failed(r))
+            _progress(progress, done, bad, len(tasks), t0)
+            yield r
+    finally:
+        if client is not scheduler:
+            client.close()
 
 
 def _progress(on, done, failed, total, t0):
