@@ -33,6 +33,7 @@ from benchmarks.conftest import QUICK
 from lob.core import codes as C
 from lob.core.engine import Engine
 from lob.margin import risk_engine as RE
+from lob.margin import screen as SC
 from lob.margin import sparse as S
 from lob.margin import unified as U
 from lob.margin.perps import perp_fill
@@ -497,7 +498,21 @@ def test_revalue_vs_resulting_orders(benchmark, move):
     incremental = len(moved) == 1 and fm == 1.0
     a = moved[0]
     rows = U.holders(bal, a)
-    T = {k: [] for k in ("full_dense", "full_sparse", "incr_dense", "incr_sparse")}
+    # the screen: built at the prices before the move (its cost is a full
+    # valuation plus a sort, paid once per reference, not per move), against
+    # the margin-call level, the highest ratio the risk engine acts on
+    theta = rp.call_ratio
+    SC.build_screen(cfg, P0, MARKS, S.to_sparse(bal[:10], pos[:10], cost[:10]), theta)   # compile
+    t0 = time.perf_counter()
+    sc = SC.build_screen(cfg, P0, MARKS, sp, theta, np.empty((N_ACC, U.N_V)))
+    t_screen_build = time.perf_counter() - t0
+    cand_rows = np.empty(N_ACC, np.int64)
+    o_chk = out0.copy()
+    n_cand = SC.screened_revalue(sc, cfg, P1, mark1, SC.BAND, sp, cand_rows, o_chk)
+    cand = np.sort(cand_rows[:n_cand])
+    assert set(np.nonzero(~(full[:, U.V_RATIO] >= theta))[0]) <= set(cand.tolist())   # none missed
+    assert np.array_equal(o_chk[cand], full[cand], equal_nan=True)
+    T = {k: [] for k in ("full_dense", "full_sparse", "incr_dense", "incr_sparse", "screen")}
     W = {k: [] for k in T}                       # the same call again at once: warm caches
     scan = []                                    # finding the holders in dense rows (U.holders)
     books = []
@@ -515,9 +530,10 @@ def test_revalue_vs_resulting_orders(benchmark, move):
             "full_sparse": lambda o, p0: S.value_sparse(cfg, P1, mark1, sp, o),
             "incr_dense": lambda o, p0: U.revalue_asset(cfg, a, p0, px1[a], bal, rows, o),
             "incr_sparse": lambda o, p0: S.revalue_asset_sparse(cfg, a, p0, px1[a], sp, o),
+            "screen": lambda o, p0: SC.screened_revalue(sc, cfg, P1, mark1, SC.BAND, sp, cand_rows, o),
         }
-        pairs = [("incr_sparse", "incr_dense"), ("full_sparse", "full_dense")] if incremental else \
-            [("full_sparse", "full_dense")]
+        pairs = [("screen", "incr_sparse", "incr_dense"), ("full_sparse", "full_dense")] if incremental \
+            else [("screen", "full_sparse"), ("full_dense",)]
         e = _engine(setup)
         for pair in pairs:
             for k in (pair if rep % 2 == 0 else pair[::-1]):
@@ -533,6 +549,7 @@ def test_revalue_vs_resulting_orders(benchmark, move):
             scan.append(time.perf_counter() - t0)
         assert np.array_equal(outs["full_sparse"], full, equal_nan=True)
         assert np.array_equal(outs["full_dense"], full, equal_nan=True)
+        assert np.array_equal(outs["screen"][cand], full[cand], equal_nan=True)
         if incremental:                       # CSR == dense bit for bit; both == full to rounding
             assert np.array_equal(outs["incr_sparse"], outs["incr_dense"], equal_nan=True)
             fin = np.isfinite(full)
@@ -573,6 +590,8 @@ def test_revalue_vs_resulting_orders(benchmark, move):
         **{f"{k}_s": v for k, v in med.items()}, **{f"{k}_warm_s": v for k, v in warm.items()},
         holders_scan_dense_s=float(np.median(scan)) if scan else None, **ratios,
         sparse_speedup_full=med["full_dense"] / med["full_sparse"],
+        screen_theta=theta, screen_candidates=int(n_cand), screen_build_s=t_screen_build,
+        screen_candidates_below_theta=int((~(full[cand, U.V_RATIO] >= theta)).sum()),
         sparse_speedup_incremental=med["incr_dense"] / med["incr_sparse"] if incremental else None,
         load_avg_start=load[0], load_avg_end=load[1])
     print(f"\n{move}: {len(taken)} taken over, {len(orders)} orders ({kinds[C.CANCEL]} cancels, "
