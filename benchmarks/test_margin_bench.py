@@ -18,7 +18,12 @@ results it timed.
   population, a price move, the orders the risk engine's slicing really
   sends for the accounts it takes over, timed on realistic books
   (``Engine.process``) in the same rounds as the re-valuations; the ratios
-  re-valuation / books and the load average are in ``extra_info``.
+  re-valuation / books and the load average are in ``extra_info``.  Beside
+  them the risk engine's screen (``lob.margin.screen``): the accounts a
+  bound cannot clear after the move, valued exactly in the same compiled
+  call (``screen``; none below the margin-call level missed, asserted), and
+  its build cost (a full valuation plus one pass over the holdings, paid
+  once per reference prices, not per move) in ``screen_build_s``.
 """
 from __future__ import annotations
 
