@@ -605,3 +605,88 @@ def test_revalue_vs_resulting_orders(benchmark, move):
           + "; ".join(f"{k} {v * 1e3:.3f} ms [warm {warm[k] * 1e3:.3f}] ({ratios[f'ratio_{k}_to_books']:.3f})"
                       for k, v in med.items())
           + f"; load {load[0][0]:.2f} -> {load[1][0]:.2f}")
+
+
+def test_monitor_sequence(benchmark):
+    """The screen kept up over a trading session: ``screen.AccountMonitor``
+    on the healthy population above through 100 price moves (each step
+    every coin and perp moves by 0.2% (s.d.); at steps 30 and 80 an altcoin
+    falls 20%, at step 60 the market 3%; between steps 100 pairs of holders
+    of a coin trade half of one's holding to the other: 200 accounts dirty a
+    step, within the layout's pattern), against a full CSR
+    re-valuation (``sparse.value_sparse``) at every step.  Each step's
+    accounts below the margin-call level equal the full valuation's
+    (asserted); the monitor's total includes its rebuilds."""
+    rng = np.random.default_rng(2025)
+    cfg, px, bal, pos, cost = _healthy_world(rng, N_ACC)
+    theta = 1.5
+    steps = 20 if QUICK else 100
+    moves = []
+    p, mk = _price_matrix(px), MARKS.copy()
+    r = np.random.default_rng(3)
+    for s in range(steps):
+        p = p.copy()
+        mk = mk.copy()
+        p[1:] *= np.exp(r.normal(0, 0.002, (N_ASSETS - 1, 1)))
+        mk *= np.exp(r.normal(0, 0.002, N_PERPS))
+        if s in (30 * steps // 100, 80 * steps // 100):
+            p[int(r.integers(1, N_ASSETS))] *= 0.8
+        if s == 60 * steps // 100:
+            p[1:] *= 0.97
+            mk *= 0.97
+        coins = r.integers(1, N_ASSETS, 100)
+        traders = []
+        for a in coins:                                # two holders of the coin
+            h = U.holders(bal, int(a))
+            traders += [int(x) for x in r.choice(h, 2, replace=False)]
+        moves.append((p, mk, np.array(traders, np.int64), coins))
+    SC.AccountMonitor(cfg, bal[:10], pos[:10], cost[:10], theta, prices=_price_matrix(px), mark=MARKS)
+
+    def trade(b, traders, coins):
+        for k in range(0, len(traders), 2):         # half of a holding changes hands
+            i, j, a = int(traders[k]), int(traders[k + 1]), int(coins[k // 2])
+            q = b[j, a] // 2
+            b[i, a] += q
+            b[j, a] -= q
+
+    res = {}
+
+    def run():
+        b = bal.copy()
+        t_check = t_update = 0.0
+        mon = SC.AccountMonitor(cfg, b, pos, cost, theta, prices=_price_matrix(px), mark=MARKS)
+        found = []
+        for p1, m1, traders, coins in moves:
+            trade(b, traders, coins)
+            t0 = time.perf_counter()
+            mon.update(traders, b, pos, cost)
+            t1 = time.perf_counter()
+            found.append(mon.check(p1, m1))
+            t_check += time.perf_counter() - t1
+            t_update += t1 - t0
+        res.update(t_check=t_check, t_update=t_update, found=found, stats=dict(mon.stats), b=b)
+
+    benchmark.pedantic(run, rounds=1 if QUICK else 3, iterations=1)
+    # the same steps, every account re-valued (CSR), in the same process
+    b = bal.copy()
+    sp = S.to_sparse(b, pos, cost)
+    out = np.empty((N_ACC, U.N_V))
+    t_full = 0.0
+    for (p1, m1, traders, coins), got in zip(moves, res["found"]):
+        trade(b, traders, coins)
+        if S.sync_rows(sp, b, pos, cost, traders):
+            sp = S.to_sparse(b, pos, cost)
+        t0 = time.perf_counter()
+        S.value_sparse(cfg, p1, m1, sp, out)
+        t_full += time.perf_counter() - t0
+        assert got.tolist() == np.nonzero(~(out[:, U.V_RATIO] >= theta))[0].tolist()
+    st = res["stats"]
+    benchmark.extra_info.update(
+        accounts=N_ACC, steps=steps, monitor_check_s=res["t_check"], monitor_update_s=res["t_update"],
+        full_revaluation_s=t_full, ratio_monitor_to_full=(res["t_check"] + res["t_update"]) / t_full,
+        rebuilds=st["rebuilds"], mean_candidates=st["candidates"] / steps, mean_below=st["below"] / steps,
+        load_avg=os.getloadavg())
+    print(f"\nmonitor over {steps} steps: checks {res['t_check'] * 1e3:.1f} ms + updates "
+          f"{res['t_update'] * 1e3:.1f} ms (rebuilds {st['rebuilds']}, mean candidates "
+          f"{st['candidates'] / steps:.0f}, below {st['below'] / steps:.0f}) vs full CSR "
+          f"{t_full * 1e3:.1f} ms")

@@ -254,3 +254,60 @@ def test_hypothesis_sound_on_extreme_values(data):
         v = full(cfg, p2, m2, bal, pos, cost)
         assert got == SC.query_ref(cfg, prices, mark, p2, m2, bal, pos, cost, theta, band=band)
     assert not_above(v, theta) <= set(got)
+
+
+def test_monitor_finds_exactly_the_accounts_below_theta():
+    """``AccountMonitor`` over 60 moves (drifts, one-coin crashes, market
+    drops) and trades between them (spot and perp fills, a coin an account
+    never held): at every check it returns exactly the accounts a full
+    valuation puts below theta, with their exact values; it rebuilds when
+    the candidates or the dirty accounts pass the share."""
+    rng = np.random.default_rng(8)
+    n_a, n_p, n = 10, 2, 1500
+    assets = [AssetSpec("USDT", haircut=1.0, policy=U.SRC_ORACLE, cash=True)]
+    for a in range(1, n_a):
+        assets.append(AssetSpec(f"A{a}", haircut=[(5e4, 0.9), (math.inf, 0.5)], loan_mm=0.1, policy=U.SRC_MID))
+    perps = [PerpSpec(f"P{m}", 0.01, [(2.5e5, 0.02, 0.01), (math.inf, 0.1, 0.05)]) for m in range(n_p)]
+    cfg = build_config(assets, perps, quote=0)
+    px = np.r_[1.0, np.exp(rng.normal(0, 2, n_a - 1))]
+    held = rng.random((n, n_a)) < 0.3
+    bal = np.where(held, rng.lognormal(8, 1.5, (n, n_a)) / px * 10**8, 0)
+    bal[:, 0] = rng.lognormal(8, 1, n) * 10**8 * rng.choice([-0.5, 1], n)
+    bal = np.rint(bal).astype(np.int64)
+    mark = np.array([1000.0, 50.0])
+    pos = (rng.integers(-2000, 2000, (n, n_p)) * (rng.random((n, n_p)) < 0.3)).astype(np.int64)
+    cost = np.rint(pos * 0.01 * mark * 10**8 * rng.uniform(0.95, 1.05, (n, n_p))).astype(np.int64)
+    prices = U.price_matrix(n_a)
+    prices[:] = px[:, None]
+    theta = 1.5
+    mon = SC.AccountMonitor(cfg, bal, pos, cost, theta, prices=prices, mark=mark, rebuild_share=0.2)
+    p, mk = prices.copy(), mark.copy()
+    for step in range(60):
+        kind = step % 4
+        if kind == 0:
+            p[1:] *= np.exp(rng.normal(0, 0.01, (n_a - 1, 1)))
+        elif kind == 1:
+            p[int(rng.integers(1, n_a))] *= 0.7
+        elif kind == 2:
+            p[1:] *= 0.97
+            mk *= 0.97
+        else:
+            p[1:] *= 1.03
+            mk *= 1.02
+        traders = rng.choice(n, 6, replace=False)
+        for i, j in zip(traders[::2], traders[1::2]):
+            a = int(rng.integers(1, n_a))
+            if bal[j, a] > 0:
+                U.spot_fill(cfg, bal, int(i), int(j), a, int(bal[j, a] // 3), float(p[a, 1]))
+            if pos[i, 1] != 0:
+                perp_fill(cfg, pos, cost, bal, int(i), int(j), 1, 5, float(mk[1]))
+        mon.update(traders, bal, pos, cost)
+        below = mon.check(p, mk)
+        full_v = full(cfg, p, mk, bal, pos, cost)
+        assert below.tolist() == sorted(not_above(full_v, theta)), step
+        assert np.array_equal(mon.values[below], full_v[below], equal_nan=True)
+    st = mon.stats
+    assert st["checks"] == 60 and st["rebuilds"] >= 2 and st["below"] > 0
+    assert st["candidates"] < 0.5 * 60 * n                 # the screen did save work
+    with pytest.raises(ValueError):
+        SC.AccountMonitor(cfg, bal, pos, cost, theta, prices=p, mark=mk, rebuild_share=0)

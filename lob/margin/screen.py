@@ -93,9 +93,12 @@ from .unified import (N_V, V_COLLATERAL, V_EQUITY, V_LIAB, V_MM, V_RATIO, V_UPL,
 #: bound (of its size) that keeps float rounding from crossing it
 ROUNDING = 1e-9
 #: default band around the median move within which an item is "common":
-#: 10 bps (an account then loses at most 10 bps of its E to those items'
-#: residuals, and a market-wide move costs O(accounts), not O(holdings))
-BAND = 0.001
+#: 2% (an account then loses at most 2% of its E to those items' residuals,
+#: and moves scattered around the market's cost O(accounts) instead of
+#: O(holdings); measured on 100 steps of 0.2% independent moves of 43 items
+#: over 100,000 accounts: 2% checks them in 1/5 of the time of full
+#: re-valuations, 0.1% in 0.9 of it; a move of one item is unaffected)
+BAND = 0.02
 
 Screen = namedtuple("Screen", [
     "par",        # float64[2]     theta, USD price of the quote asset at the reference
@@ -540,3 +543,87 @@ def query_ref(cfg, ref_prices, ref_mark, prices, mark, bal, pos, cost, theta: fl
         if i in dirty or not s > 0 or missing or not bound > ROUNDING * E * big:
             out.append(i)
     return out
+
+
+# ----------------------------------------------------------------------
+# a monitor: the screen kept up to date over a sequence of moves and fills
+# ----------------------------------------------------------------------
+class AccountMonitor:
+    """A venue's unified accounts watched against one threshold ratio over
+    a sequence of price moves and trades: the CSR layout
+    (:mod:`lob.margin.sparse`) and its :data:`Screen`, rebuilt when the
+    screen stops paying.
+
+    ``check(prices, mark)`` returns the accounts whose margin ratio is below
+    ``theta`` (or not a number) at those prices -- exactly the accounts a
+    full valuation would find (tested) -- and leaves their exact valuations
+    in ``values`` (rows of the other accounts are as of their last exact
+    valuation: above ``theta``, provably).  ``update(rows, balances,
+    perp_pos, perp_cost)`` copies the dense rows of accounts that traded into
+    the layout and marks them dirty (a holding outside the layout's pattern
+    rebuilds it).  The screen is rebuilt at the current prices when a check
+    returns more than ``rebuild_share`` of the accounts as candidates, or
+    when the dirty accounts are more than that share.  ``stats`` counts
+    checks, rebuilds, candidates and accounts below ``theta``.
+
+    Units: as :mod:`lob.margin.unified` (atoms, contracts, quote atoms; USD
+    per unit; ratios)."""
+
+    def __init__(self, cfg, balances, perp_pos, perp_cost, theta: float, *, prices, mark,
+                 band: float = BAND, rebuild_share: float = 0.25, pattern=None, perp_pattern=None):
+        if not 0 < rebuild_share <= 1:
+            raise ValueError(f"rebuild_share must be in (0, 1], got {rebuild_share}")
+        if not band >= 0:
+            raise ValueError(f"band must be >= 0, got {band}")
+        from .sparse import to_sparse
+        self.cfg, self.theta, self.band, self.rebuild_share = cfg, float(theta), float(band), rebuild_share
+        self._pattern = (pattern, perp_pattern)
+        self.sp = to_sparse(balances, perp_pos, perp_cost, pattern=pattern, perp_pattern=perp_pattern)
+        n = self.sp.row_ptr.shape[0] - 1
+        self.values = np.empty((n, N_V))
+        self._rows = np.empty(n, np.int64)
+        self.stats = {"checks": 0, "rebuilds": 0, "candidates": 0, "below": 0}
+        self._rebuild(prices, mark)
+
+    def _rebuild(self, prices, mark):
+        self.screen = build_screen(self.cfg, prices, mark, self.sp, self.theta, self.values)
+        self._at = (prices, mark)
+        self.stats["rebuilds"] += 1
+
+    def check(self, prices, mark) -> np.ndarray:
+        """Accounts below ``theta`` (sorted int64) at ``prices``/``mark``."""
+        prices = np.ascontiguousarray(prices, float)
+        mark = np.ascontiguousarray(mark, float)
+        n = self._rows.shape[0]
+        if self.screen.dirty[0] > self.rebuild_share * n:
+            self._rebuild(prices, mark)
+            c = query(self.screen, self.cfg, prices, mark, self.band, self._rows)
+        else:
+            c = screened_revalue(self.screen, self.cfg, prices, mark, self.band, self.sp, self._rows,
+                                 self.values)
+            if c > self.rebuild_share * n:
+                self._rebuild(prices, mark)
+                c = query(self.screen, self.cfg, prices, mark, self.band, self._rows)
+        self._at = (prices, mark)
+        rows = self._rows[:c]
+        below = np.sort(rows[~(self.values[rows, V_RATIO] >= self.theta)])
+        st = self.stats
+        st["checks"] += 1
+        st["candidates"] += int(c)
+        st["below"] += int(len(below))
+        return below
+
+    def update(self, rows, balances, perp_pos, perp_cost) -> None:
+        """The accounts ``rows`` traded: their dense rows (``balances[n, A]``
+        atoms, ``perp_pos``/``perp_cost[n, P]``) replace theirs in the
+        layout, and they are dirty until the next rebuild.  A holding
+        outside the layout's pattern rebuilds the layout and the screen (at
+        the prices of the last check)."""
+        from .sparse import sync_rows, to_sparse
+        rows = np.ascontiguousarray(rows, np.int64)
+        if sync_rows(self.sp, balances, perp_pos, perp_cost, rows):
+            pattern, perp_pattern = self._pattern
+            self.sp = to_sparse(balances, perp_pos, perp_cost, pattern=pattern, perp_pattern=perp_pattern)
+            self._rebuild(*self._at)
+            return
+        mark_dirty(self.screen, rows)
