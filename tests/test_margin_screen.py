@@ -27,6 +27,7 @@ from lob.margin import sparse as S
 from lob.margin import unified as U
 from lob.margin.perps import perp_fill
 from lob.margin.unified import AssetSpec, PerpSpec, build_config
+from test_margin_sparse import draw_small_accounts
 from test_margin_unified import random_accounts, random_venue
 
 
@@ -226,22 +227,10 @@ def test_hypothesis_sound_on_extreme_values(data):
     """Tiny and huge balances, one atom, zero and huge prices and marks,
     one- and many-tier schedules: nothing below theta is ever missed, and
     the compiled query equals the twin."""
-    n_a = data.draw(st.integers(1, 4))
-    n_p = data.draw(st.integers(0, 3))
-    cfg = random_venue(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), n_a, n_p)
-    n = data.draw(st.integers(1, 6))
-    vals = st.sampled_from([0, 0, 1, -1, 7, -10**8, 10**12, -(10**15), 4 * 10**17])
-    bal = np.array(data.draw(st.lists(st.lists(vals, min_size=n_a, max_size=n_a), min_size=n, max_size=n)),
-                   np.int64).reshape(n, n_a)
-    pv = st.sampled_from([0, 0, 1, -1, 10**6, -(10**9)])
-    pos = np.array(data.draw(st.lists(st.lists(pv, min_size=n_p, max_size=n_p), min_size=n, max_size=n)),
-                   np.int64).reshape(n, n_p)
-    cost = np.array(data.draw(st.lists(st.lists(pv, min_size=n_p, max_size=n_p), min_size=n, max_size=n)),
-                    np.int64).reshape(n, n_p)
-    px = st.sampled_from([1e-9, 0.5, 1.0, 3e4, 1e12])
-    prices = np.array(data.draw(st.lists(px, min_size=n_a * U.N_SOURCES, max_size=n_a * U.N_SOURCES)),
-                      float).reshape(n_a, U.N_SOURCES)
-    mark = np.array(data.draw(st.lists(px, min_size=n_p, max_size=n_p)), float)
+    cfg, bal, pos, cost, prices, mark = draw_small_accounts(
+        data, n_min=1, balances=(0, 0, 1, -1, 7, -10**8, 10**12, -(10**15), 4 * 10**17),
+        prices=(1e-9, 0.5, 1.0, 3e4, 1e12))
+    n_a, n_p = bal.shape[1], pos.shape[1]
     f = st.sampled_from([0.0, 1e-6, 0.5, 0.99, 1.0, 1.01, 2.0, 1e6])
     p2 = prices * np.array(data.draw(st.lists(f, min_size=n_a, max_size=n_a)))[:, None]
     p2[cfg.quote] = prices[cfg.quote]

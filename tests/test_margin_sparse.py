@@ -179,27 +179,35 @@ def test_layout_follows_fills_within_its_pattern():
         S.to_sparse(bal, pos, cost[:, :1])
 
 
+def draw_small_accounts(data, *, n_min=0, balances=(0, 0, 0, 1, -1, 7, -10**8, 10**12, -(10**15), 4 * 10**18,
+                                                  -(4 * 10**18)), prices=(0.0, 1e-9, 0.5, 1.0, 3e4, 1e12)):
+    """A hypothesis draw of a small venue and accounts with extreme values:
+    ``(cfg, bal, pos, cost, prices, mark)``."""
+    n_a = data.draw(st.integers(1, 5))
+    n_p = data.draw(st.integers(0, 3))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    cfg = random_venue(np.random.default_rng(seed), n_a, n_p)
+    n = data.draw(st.integers(n_min, 6))
+
+    def table(values, cols):
+        rows = st.lists(st.lists(st.sampled_from(values), min_size=cols, max_size=cols), min_size=n, max_size=n)
+        return np.array(data.draw(rows), np.int64).reshape(n, cols)
+
+    bal = table(list(balances), n_a)
+    pv = [0, 0, 1, -1, 10**6, -(10**9)]
+    pos, cost = table(pv, n_p), table(pv, n_p)
+    px = st.sampled_from(list(prices))
+    p = np.array(data.draw(st.lists(px, min_size=n_a * U.N_SOURCES, max_size=n_a * U.N_SOURCES)),
+                 float).reshape(n_a, U.N_SOURCES)
+    mark = np.array(data.draw(st.lists(px, min_size=n_p, max_size=n_p)), float)
+    return cfg, bal, pos, cost, p, mark
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_hypothesis_sparse_equals_dense(data):
     """Small accounts with extreme values: one atom, the int64 range's edge,
     zero and huge prices, one- and many-tier schedules."""
-    n_a = data.draw(st.integers(1, 5))
-    n_p = data.draw(st.integers(0, 3))
-    seed = data.draw(st.integers(0, 2**32 - 1))
-    cfg = random_venue(np.random.default_rng(seed), n_a, n_p)
-    n = data.draw(st.integers(0, 6))
-    vals = st.sampled_from([0, 0, 0, 1, -1, 7, -10**8, 10**12, -(10**15), 4 * 10**18, -(4 * 10**18)])
-    bal = np.array(data.draw(st.lists(st.lists(vals, min_size=n_a, max_size=n_a), min_size=n, max_size=n)),
-                   np.int64).reshape(n, n_a)
-    pv = st.sampled_from([0, 0, 1, -1, 10**6, -(10**9)])
-    pos = np.array(data.draw(st.lists(st.lists(pv, min_size=n_p, max_size=n_p), min_size=n, max_size=n)),
-                   np.int64).reshape(n, n_p)
-    cost = np.array(data.draw(st.lists(st.lists(pv, min_size=n_p, max_size=n_p), min_size=n, max_size=n)),
-                    np.int64).reshape(n, n_p)
-    px = st.sampled_from([0.0, 1e-9, 0.5, 1.0, 3e4, 1e12])
-    prices = np.array(data.draw(st.lists(px, min_size=n_a * U.N_SOURCES, max_size=n_a * U.N_SOURCES)),
-                      float).reshape(n_a, U.N_SOURCES)
-    mark = np.array(data.draw(st.lists(px, min_size=n_p, max_size=n_p)), float)
+    cfg, bal, pos, cost, prices, mark = draw_small_accounts(data)
     out, got, _ = dense_and_sparse(cfg, prices, mark, bal, pos, cost)
     assert same(got, out)
