@@ -320,6 +320,11 @@ def test_metaorder_impact_windows():
     assert d["eta"].tolist() == [0.004, 0.005] and np.isnan(d["impact_sigma"]).all()
     with pytest.raises(ValueError, match="daily_volume"):
         IM.metaorder_impact(m, mid_t, mid)
+    # a sampled mid: read it one sample after the last child (the volume window stays the same)
+    lag = IM.metaorder_impact(m, mid_t, mid, trade_t, trade_q, end_lag_ns=5)
+    assert lag["mid_end"].tolist() == [103.0, 98.0]           # no sample in (20, 25] nor (60, 65]
+    lag = IM.metaorder_impact(m, mid_t, mid, trade_t, trade_q, end_lag_ns=10)
+    assert lag["mid_end"].tolist() == [103.0, 97.0] and lag["v"].tolist() == out["v"].tolist()
 
 
 def _synthetic_impacts(delta, n=4000, y=0.8, sigma=0.02, seed=1):

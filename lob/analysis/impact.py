@@ -145,14 +145,21 @@ def identify_metaorders(agent, sign, ts_ns, qty=None, max_gap_ns=None, min_fills
 
 
 def metaorder_impact(metaorders, mid_ts_ns, mid, trade_ts_ns=None, trade_qty=None, daily_volume=None,
-                     sigma_d=None) -> np.ndarray:
+                     sigma_d=None, end_lag_ns: int = 0) -> np.ndarray:
     """Size, market volume and impact of each metaorder.
 
     ``mid_ts_ns``/``mid``: the mid-price series (int64 ns, non-decreasing).
     ``mid_start`` is the last mid strictly before the first child trade,
-    ``mid_end`` the last mid at or before the last one (so it includes the
-    last child's effect); NaN when there is none.  The impact is
-    ``sign * (mid_end - mid_start) / mid_start``.
+    ``mid_end`` the last mid at or before the last one plus ``end_lag_ns``;
+    NaN when there is none.  The impact is ``sign * (mid_end - mid_start) /
+    mid_start``.  With a mid updated at every book event (a row at the
+    trade's own timestamp), ``end_lag_ns = 0`` includes the last child's
+    effect; with a *sampled* mid (periodic snapshots) the last sample at or
+    before the last child precedes it, and the impact measured is that of
+    all children but the last -- a size-dependent bias (``Q - q_child``
+    instead of ``Q``) that makes small metaorders' impact look convex on a
+    log-log plot.  Pass the sampling interval as ``end_lag_ns`` then (the
+    first sample after the last child; the volume window is unchanged).
 
     Volume ``v``: ``daily_volume`` (a scalar or one per metaorder) when
     given, else the sum of ``trade_qty`` over the market trades with
@@ -173,7 +180,7 @@ def metaorder_impact(metaorders, mid_ts_ns, mid, trade_ts_ns=None, trade_qty=Non
     for f in METAORDER_DTYPE.names:
         out[f] = m[f]
     i0 = np.searchsorted(mt, m["t_start_ns"], "left") - 1
-    i1 = np.searchsorted(mt, m["t_end_ns"], "right") - 1
+    i1 = np.searchsorted(mt, m["t_end_ns"] + int(end_lag_ns), "right") - 1
     pick = lambda i: np.where(i >= 0, mp[np.maximum(i, 0)] if len(mp) else np.nan, np.nan)  # noqa: E731
     out["mid_start"] = pick(i0)
     out["mid_end"] = pick(i1)
