@@ -15,12 +15,50 @@ from ..sim.model import AgentSpec, AssetSpec, BookSpec, ScenarioSpec, VenueSpec
 DAY_S = 6.5 * 3600
 
 
+#: the background flow's parameters (``agents.decide_zi``): 5 limit orders/s
+#: at P(d) ~ d**-0.7 on [1, 300] ticks from the far touch, 0.3 market
+#: orders/s, each resting order cancelled at 0.02/s, 20 lots
+ZI_PARAMS = (5.0, 0.3, 0.02, 20.0, 0.7, 300.0)
+#: ``latent_book=True``: the fast flow keeps a short memory (orders live 5 s,
+#: within 20 ticks of the touch) ...
+ZI_FAST_PARAMS = (5.0, 0.3, 0.2, 20.0, 0.7, 20.0)
+#: ... and a slow population holds the latent book: 4 orders/s of 20 lots,
+#: density growing linearly with the distance (alpha = -1) out to 200 ticks,
+#: lifetime 2,000 s, no market orders
+ZI_LATENT_PARAMS = (4.0, 0.0, 0.0005, 20.0, -1.0, 200.0)
+#: ``activity_feedback=True``: the flow's rates times min(10, 1 + (sigma /
+#: 0.035 bps/sqrt(s))**2), sigma over 600 s from the mid sampled every 10 s
+ZI_ACTIVITY = (0.0, 0.0, 600.0, 0.035, 10.0, 10.0)
+
+
 def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 100, n_momentum: int = 12,
-             n_mm: int = 2, n_exec: int = 0, python_mm=None) -> ScenarioSpec:
-    """The spec; ``python_mm`` (a Strategy factory) adds one Python market maker."""
+             n_mm: int = 2, n_exec: int = 0, python_mm=None, latent_book: bool = False,
+             activity_feedback: bool = False) -> ScenarioSpec:
+    """The spec; ``python_mm`` (a Strategy factory) adds one Python market maker.
+
+    Opt-in mechanisms for the stylized facts (issue #3; both off by default,
+    so the default day's digest is unchanged):
+
+    * ``latent_book``: liquidity with a memory.  By default the ZI flow
+      deposits most of its orders near the touch (``P(d) ~ d**-0.7``) and
+      they live 50 s, so the standing book *thins* away from the price and a
+      metaorder eats ever thinner liquidity: impact convex in size.  With
+      ``latent_book`` the fast flow lives 5 s within 20 ticks of the touch
+      and a second ZI agent holds a slow, V-shaped book (density growing
+      with the distance, orders living 2,000 s, longer than a metaorder):
+      the price meets liquidity that grows with the distance it moved, the
+      mechanism of the square-root law (Toth et al. 2011; Donier et al.
+      2015).
+    * ``activity_feedback``: the ZI flow's rates rise with the mid's recent
+      realized volatility (``agents.decide_zi``, ``ap[8:12]``), a
+      Hawkes-like self-excitation for volatility clustering.
+    """
     cash = {"USD": 10_000_000, "XYZ": 10_000}
+    zi = ZI_FAST_PARAMS if latent_book else ZI_PARAMS
+    if activity_feedback:
+        zi = zi + ZI_ACTIVITY
     agents = [
-        AgentSpec(kind=L.KIND_ZI, count=1, params=(5.0, 0.3, 0.02, 20.0, 0.7, 300.0), balances={"USD": 10**9, "XYZ": 10**6},
+        AgentSpec(kind=L.KIND_ZI, count=1, params=zi, balances={"USD": 10**9, "XYZ": 10**6},
                   lat_order_ns=200_000, lat_md_ns=200_000, first_wake_s=(0.0, 0.1), list_cap=16384),
         AgentSpec(kind=L.KIND_NOISE, count=n_noise, params=(0.0, 0.5, 10.0, 5.0), balances=cash,
                   lat_order_ns=5_000_000, lat_order_jitter=0.5, lat_md_ns=5_000_000,
@@ -34,9 +72,13 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
                   iparams=(5,), balances={"USD": 100_000_000, "XYZ": 100_000},
                   lat_order_ns=100_000, lat_md_ns=100_000, first_wake_s=(1.0, 2.0), list_cap=64),
     ]
+    if latent_book:
+        agents.insert(1, AgentSpec(kind=L.KIND_ZI, count=1, params=ZI_LATENT_PARAMS,
+                                   balances={"USD": 10**9, "XYZ": 10**6}, lat_order_ns=200_000,
+                                   lat_md_ns=200_000, first_wake_s=(0.0, 0.1), list_cap=32768))
     if n_exec:
-        # metaorder executors (for the price-impact law): parents of 100+
-        # lots (Pareto tail 1.5, up to 20,000), 20 lots every 2 s
+        # metaorder executors (for the price-impact law): parents of 200+
+        # lots (Pareto tail 1.5, up to 50,000), 100 lots every 1 s
         agents.append(AgentSpec(kind=L.KIND_EXECUTOR, count=n_exec, params=(600.0, 1.5, 200.0, 1.0, 100.0, 50000.0),
                                 balances={"USD": 100_000_000, "XYZ": 100_000}, lat_order_ns=1_000_000,
                                 lat_md_ns=1_000_000, first_wake_s=(0.0, min(600.0, duration_s)), list_cap=4))

@@ -19,7 +19,14 @@ Kinds:
   ``ap[7] > 0`` liquidity is withdrawn under stress: the limit-order rate
   is divided by ``1 + (sigma / ap[7])**2`` and the cancellation rate
   multiplied by it, sigma the realized volatility of the mid
-  (bps/sqrt(s), exponentially weighted over ``ap[6]`` s).
+  (bps/sqrt(s), exponentially weighted over ``ap[6]`` s).  With ``ap[8] >
+  0`` its activity feeds back on itself (a Hawkes-like self-excitation):
+  all three rates are multiplied by ``min(ap[10], 1 + (sigma / ap[9])**2)``
+  (``ap[10] = 0``: uncapped), sigma the mid's realized volatility weighted
+  over ``ap[8]`` s from the mid sampled at most every ``ap[11]`` s
+  (state ``ast[a, 3:7]``).  With ``alpha = ap[4] < 0``
+  the placement density grows with the distance (``P(d) ~ d**-alpha``):
+  with a slow cancellation rate this is a latent, V-shaped book.
 * NOISE: wakes at exponential intervals (mean ``ap[0]`` s); a market order
   with probability ``ap[1]``, else a limit order within ``ap[3]`` ticks of
   the far touch; size geometric with mean ``ap[2]``.
@@ -121,6 +128,21 @@ def decide_zi(W, a, now):
         lam_l = lam_l / stress
         delta = delta * stress
     lam_m = W.ap[a, 1]
+    if W.ap[a, 8] > 0.0:
+        # activity feedback (self-excitation): every rate of the flow is
+        # multiplied by 1 + (sigma / ap[9])**2, capped at ap[10] (0: no cap),
+        # sigma the realized volatility of the mid over ap[8] s -- a time
+        # change of the flow driven by its own recent volatility
+        if W.ast[a, 6] < 1.0 or now - W.ast[a, 4] >= W.ap[a, 11] * 1e9:
+            # the mid sampled every ap[11] s at most (coarse sampling: price
+            # moves, not the bid-ask bounce of every event)
+            W.ast[a, 6] = _stress(W, a, now, bid, ask, np.int64(3), W.ap[a, 8], W.ap[a, 9])
+        act = W.ast[a, 6]
+        if W.ap[a, 10] > 0.0 and act > W.ap[a, 10]:
+            act = W.ap[a, 10]
+        lam_l = lam_l * act
+        lam_m = lam_m * act
+        delta = delta * act
     n_live = W.alcnt[a]
     total = lam_l + lam_m + delta * n_live
     if total <= 0.0:
