@@ -42,6 +42,7 @@ token); exchange atoms (1e8 per token).
 from __future__ import annotations
 
 import heapq
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -159,7 +160,8 @@ class Chain(Strategy):
         L_.mint("lp", "USDC", int(sp.pool_usdc * WAD))
         self.pool.add_liquidity("lp", [int(sp.pool_usde * WAD), int(sp.pool_usdc * WAD)])
         self.lending = LendingProtocol(L_, "aave")
-        orc = CallableOracle(self._oracle_price, numeric=True)
+        price = weakref.WeakMethod(self._oracle_price)     # not self._oracle_price: a reference cycle
+        orc = CallableOracle(lambda asset, now: price()(asset, now), numeric=True)   # (see Strategy._bind)
         rm = InterestRateModel.from_percent(optimal=90, base=0, slope1=6, slope2=60)
         self.lending.add_market(MarketConfig("USDC", ltv_bps=7_500, liquidation_threshold_bps=7_800,
                                              liquidation_bonus_bps=450, rate_model=rm), orc)

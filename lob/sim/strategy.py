@@ -20,6 +20,7 @@ Units: ns, ticks, lots; balances in asset units (Decimal) via ``balance``.
 """
 from __future__ import annotations
 
+import weakref
 from decimal import Decimal
 
 from ..core import codes as C
@@ -45,7 +46,13 @@ class Strategy:
     agent was given; ``self.agent`` its agent id; ``self.now`` the local time."""
 
     def _bind(self, sim, agent: int) -> None:
-        self._sim = sim
+        # weakly: the simulation owns its strategies, not the other way round.
+        # A strong reference here made every Simulation a reference cycle
+        # (sim.strategies[a]._sim is sim), so a finished run's world and logs
+        # (gigabytes for oct-10-2025) were freed only by the cyclic collector,
+        # whose full collections grow rarer as such garbage accumulates: a
+        # sweep worker kept run after run (issue #7, the OOM of lob compare).
+        self._sim = weakref.proxy(sim)
         self.agent = agent
         self.book = int(sim.W.agents[agent, L.A_BOOK])
         self.now = 0
