@@ -120,6 +120,9 @@ class _Logs(dict):
     def __missing__(self, name):
         parts = self._chunks[name]
         arr = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0, LOGS[name]))
+        if len(parts) > 1:
+            parts[:] = [arr]          # keep the log once, not its chunks beside it (a run continued later
+                                      # appends to this list: its chunks still join to the whole log)
         self[name] = arr
         return arr
 
@@ -456,16 +459,24 @@ class Simulation:
 
     def _flush(self):
         W = self.W
+        # the room loop._room asks of an empty buffer, twice: a buffer smaller than that (more live
+        # orders than it was made for) is replaced by a larger one, else the loop would ask for a
+        # flush again and again without ever running an event
+        need = int(W.arena[EY.H_ORD_LIVE]) + 16
+        least = {"fills": 2 * need, "events": 2 * (2 * need + 64), "snapshots": 2 * (W.books.shape[0] + 1),
+                 "submissions": 512}
         for name, arr, k, cols in (("fills", W.logf, L.K_NFILL, L.N_LOGF), ("events", W.loge, L.K_NEVT, L.N_LOGE),
                                    ("snapshots", W.logs, L.K_NSNAP, L.N_LOGS),
                                    ("submissions", W.logu, L.K_NSUB, L.N_LOGU)):
             n = int(W.clock[k])
-            if n:
+            rows = max(arr.shape[0], least[name])
+            if n or rows > arr.shape[0]:
                 # hand the full buffer over as it is (no copy) and give the
                 # kernel a fresh one, zeroed: a column the kernel does not
                 # write must not carry old memory into the logs (and digests)
-                self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
-                self.W = W = W._replace(**{_LOG_FIELD[name]: np.zeros(arr.shape, arr.dtype)})
+                if n:
+                    self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
+                self.W = W = W._replace(**{_LOG_FIELD[name]: np.zeros((rows, arr.shape[1]), arr.dtype)})
                 W.clock[k] = 0
 
     def _grow(self, what: int):

@@ -40,6 +40,14 @@ N_OR = 8
 
 PY_ID_BASE = 1 << 48    # ids of orders sent by Python strategies start here
 
+# rows of each log buffer (a full buffer becomes a chunk of the run's log).  2**19 rows of 11-20
+# int64 columns are 46-84 MB: above glibc's largest mmap threshold (32 MiB), so each buffer is
+# its own mapping and goes back to the system when the run is freed.  With 2**16 rows (6-10 MB)
+# the chunks came from the malloc heap, which kept the memory after the run (a worker of
+# lob compare held 4.5 GB of freed heap after three oct-10-2025 runs).  Pages never written
+# (the tail of the last chunk, logs not kept) are never resident.
+LOG_CAP = 1 << 19
+
 
 class World(NamedTuple):
     clock: np.ndarray      # int64[N_CLOCK]
@@ -81,9 +89,11 @@ class World(NamedTuple):
 
 
 def empty_world(*, arena: np.ndarray, n_books: int, n_venues: int, n_accounts: int, n_assets: int,
-                n_agents: int, list_caps: np.ndarray, log_cap: int = 1 << 16, heap_cap: int = 1 << 12,
+                n_agents: int, list_caps: np.ndarray, log_cap: int | None = None, heap_cap: int = 1 << 12,
                 pend_cap: int = 1 << 10, order_cap: int = 1 << 12) -> World:
-    """Zeroed tables of the given sizes (the scenario builder fills them)."""
+    """Zeroed tables of the given sizes (the scenario builder fills them);
+    ``log_cap`` rows per log buffer (default ``LOG_CAP``)."""
+    log_cap = LOG_CAP if log_cap is None else int(log_cap)
     clock = np.zeros(L.N_CLOCK, np.int64)
     clock[L.K_NEXT_OID] = 1
     clock[L.K_PY_AGENT] = -1
