@@ -22,7 +22,7 @@ import os
 import sys
 from pathlib import Path
 
-from .sweeps import _one, run_dask, run_id, run_local
+from .sweeps import _lost, _one, run_dask, run_id, run_local
 
 TABLE_METRICS = ("alt_wick_median", "alt_wick_q25", "alt_wick_q75", "alt_share_80", "alt_t_low_min", "btc_wick",
                  "eth_wick", "usde_low", "accounts_taken_over", "spot_liq_usd", "perp_liq_usd", "adl_usd",
@@ -56,7 +56,7 @@ def compare(scenarios, seeds=3, *, out: str | os.PathLike = "compare", workers: 
         # _one's row does not carry the scenario: find it by run id
         by_id = {run_id(sc, p, s): sc for sc, p, s, _ in todo}
         done = run_dask(scheduler, _one, todo, progress=progress) if scheduler is not None else \
-            run_local(_one, todo, workers or os.cpu_count() or 1, progress=progress)
+            run_local(_one, todo, workers or os.cpu_count() or 1, progress=progress, lost=_lost)
         rows += [dict(r, scenario=by_id[r["run"]]) for r in done]
     df = pd.DataFrame(rows)
     order = {sc: i for i, sc in enumerate(scenarios)}

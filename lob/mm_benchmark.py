@@ -204,7 +204,9 @@ def benchmark(strategy, suite="short", *, share: float = 0.5, out: str | os.Path
     # a class goes to the workers by reference (forked processes import it as the parent did)
     tasks = [(e, s, strategy, share, str(out), every_s, os.getcwd(), rid) for e, s, rid in todo]
     for r in run_local(run_one, tasks, workers or os.cpu_count() or 1, progress=progress,
-                       failed=lambda r: r[0].get("error") is not None):
+                       failed=lambda r: r[0].get("error") is not None,
+                       lost=lambda t, error: [{"run": t[7], "scenario": t[0].name, "seed": t[1], "role": None,
+                                               "error": error}]):
         rows += r
     df = pd.DataFrame(rows)
     order = {e.name: i for i, e in enumerate(entries(suite))}

@@ -9,8 +9,10 @@ compiled-code cache folder is shared, so each worker loads it once).  Each run
 writes ``OUT/<run id>/summary.json`` as it finishes; a sweep started again
 with the same ``out`` skips the runs already written (resume).  A run that
 raises is recorded with its error (``error`` column) and does not stop the
-others.  The result has one row per run: the parameters, the seed, the
-run id, and the run's summary metrics (:func:`metrics`).
+others; so is a run whose worker process dies (killed for memory, say:
+the error names the signal), which is not written to ``OUT`` (a resumed
+sweep runs it again).  The result has one row per run: the parameters,
+the seed, the run id, and the run's summary metrics (:func:`metrics`).
 
 ``lob sweep SCENARIO --grid KEY=V1,V2 --seeds N --out DIR`` is the CLI; with
 grid parameters and more than one seed it also writes ``sensitivity.png``
@@ -106,6 +108,14 @@ def _one(scenario: str, params: dict, seed: int, out_dir: str) -> dict:
     return row
 
 
+def _lost(task, error: str) -> dict:
+    """The row of a run whose worker process died (:func:`run_local`): its
+    parameters and the error.  Not written to its folder: a resumed sweep
+    runs it again."""
+    scenario, params, seed, _ = task
+    return {"run": run_id(scenario, params, seed), "seed": seed, **params, "error": error}
+
+
 def combinations(grid: dict, seeds) -> list[tuple[dict, int]]:
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     keys = list(grid)
@@ -138,17 +148,30 @@ def sweep(scenario: str, grid: dict | None = None, seeds=1, *, out: str | os.Pat
     if todo and scheduler is not None:
         rows += run_dask(scheduler, _one, tasks, progress=progress)
     elif todo:
-        rows += run_local(_one, tasks, n_workers, progress=progress)
+        rows += run_local(_one, tasks, n_workers, progress=progress, lost=_lost)
     df = pd.DataFrame(rows)
     keys = [k for k in grid] + ["seed"]
     return df.sort_values(keys).reset_index(drop=True) if len(df) else df
 
 
-def run_local(fn, tasks, workers: int, *, progress: bool = False, failed=lambda r: r.get("error") is not None):
+def run_local(fn, tasks, workers: int, *, progress: bool = False, failed=lambda r: r.get("error") is not None,
+              lost=None):
     """``fn(*task)`` for every task, on ``workers`` local processes (in this
     process when there is one worker or one task), yielded as they finish;
     with ``progress`` a line on stderr counts the runs done, those for which
-    ``failed(result)`` holds, and the time left."""
+    ``failed(result)`` holds, and the time left.
+
+    A worker process that dies (killed for memory, a crash in compiled code,
+    ``os._exit``) breaks its pool: every task not finished gets
+    ``BrokenProcessPool``.  The task the dead worker was running is then
+    yielded as ``lost(task, error)`` (default ``{"error": error}``; ``error``
+    names the signal or exit code), the tasks lost with it run again in a new
+    pool, and the sweep goes on.  Each worker records which task it starts,
+    and the pool's SIGTERM of the survivors tells them from the one that
+    died; where the exit status cannot be read, each task that was running
+    beside others when its pool broke runs again alone, and is lost only if
+    it breaks that pool too."""
+    lost = lost or (lambda task, error: {"error": error})
     t0, done, bad = time.perf_counter(), 0, 0
     if workers == 1 or len(tasks) <= 1:
         for t in tasks:
@@ -158,13 +181,118 @@ def run_local(fn, tasks, workers: int, *, progress: bool = False, failed=lambda 
             _progress(progress, done, bad, len(tasks), t0)
             yield r
         return
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as ex:
-        for fu in as_completed([ex.submit(fn, *t) for t in tasks]):
-            r = fu.result()
+    todo = list(range(len(tasks)))        # indexes of the tasks not finished
+    alone: list[int] = []                 # suspects of a broken pool, each to run in a pool of its own
+    barren = 0                            # pools in a row that broke before any task started
+    cut = [0] * len(tasks)                # times each task was cut short by another's worker dying
+    while todo or alone:
+        batch, nw = ([alone.pop(0)], 1) if alone else (todo, min(workers, len(todo)))
+        if batch is todo:
+            todo = []
+        started_any = False
+        for i, r, tag in _pool(fn, tasks, batch, nw):
+            started_any |= tag != "again"
+            if tag == "again":            # not started
+                todo.append(i)
+                continue
+            if tag == "bystander":        # terminated with its pool when another task's worker died
+                cut[i] += 1
+                (alone if cut[i] >= 2 else todo).append(i)
+                continue
+            if tag == "suspect":
+                alone.append(i)
+                continue
+            if tag != "ok":
+                r = lost(tasks[i], tag)
             done += 1
             bad += bool(failed(r))
             _progress(progress, done, bad, len(tasks), t0)
             yield r
+        barren = 0 if started_any else barren + 1
+        if barren == 3:                   # the workers die before running anything: give up on the rest
+            for i in sorted(todo + alone):
+                done += 1
+                bad += 1
+                _progress(progress, done, bad, len(tasks), t0)
+                yield lost(tasks[i], "WorkerDied: the pool's worker processes died three times before "
+                                     "starting a task")
+            return
+        todo.sort()
+
+
+_STARTED = None        # in a worker of run_local's pool: the pid of the worker that started each task
+
+
+def _init_worker(started) -> None:
+    global _STARTED
+    _STARTED = started
+
+
+def _tracked(i: int, fn, task):
+    _STARTED[i] = os.getpid()
+    return fn(*task)
+
+
+def _pool(fn, tasks, batch, workers):
+    """``tasks[i]`` for ``i`` in ``batch`` on a new pool of ``workers``
+    processes: yields ``(i, result, "ok")`` as they finish and, for each
+    task lost if the pool breaks, ``(i, None, tag)``: ``"again"`` (not
+    started), ``"bystander"`` (running in a worker the pool terminated when
+    another died), ``"suspect"`` (running when the pool broke; which worker
+    died is not known) or the error naming how the worker running it died."""
+    import multiprocessing
+    import signal
+    from concurrent.futures.process import BrokenProcessPool
+    ctx = multiprocessing.get_context()
+    started = ctx.RawArray("q", len(tasks))
+    broken, cause = [], None
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(started,)) as ex:
+        futs = {ex.submit(_tracked, i, fn, tasks[i]): i for i in batch}
+        procs = getattr(ex, "_processes", None) or {}       # pid -> Process (CPython), for exit codes
+        for fu in as_completed(futs):
+            try:
+                r = fu.result()
+            except BrokenProcessPool as e:
+                broken.append(futs[fu])
+                cause = e
+                continue
+            yield futs[fu], r, "ok"
+    # the pool is shut down: its workers are joined and their exit codes known
+    running = [i for i in sorted(broken) if started[i]]
+    codes = {i: _exit_code(procs, started[i]) for i in running}
+    dead = [i for i in running if codes[i] is not None and codes[i] != -signal.SIGTERM]
+    if not dead and len(running) == 1:
+        dead = running
+    for i in sorted(broken):
+        if i in dead:
+            how = _exit_status(codes[i])
+            yield i, None, (f"WorkerDied: the worker process (pid {started[i]}) died while running this task "
+                            f"({how}); {type(cause).__name__}: {cause}")
+        elif i in running:
+            yield i, None, "bystander" if dead or codes[i] is not None else "suspect"
+        else:
+            yield i, None, "again"
+
+
+def _exit_code(procs, pid: int):
+    """The exit code of worker ``pid`` of a shut-down pool (None: unknown)."""
+    return getattr(procs.get(pid), "exitcode", None)
+
+
+def _exit_status(code) -> str:
+    """A worker's exit code in words."""
+    import signal
+    if code is None:
+        return "exit status unknown"
+    if code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = "unknown signal"
+    return f"killed by signal {-code}, {name}" + (", as the kernel's OOM killer does" if -code == signal.SIGKILL
+                                                  else "")
 
 
 def run_dask(scheduler, fn, tasks, *, progress: bool = False, failed=lambda r: r.get("error") is not None):
