@@ -318,7 +318,7 @@ def decide_executor(W, a, now):
     return now + 1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide(W, a, now):
     """Dispatch agent ``a``'s wake-up to its kind; returns the next wake time."""
     k = W.agents[a, L.A_KIND]

@@ -310,7 +310,7 @@ def _log_reject(W, now, a, reason):
     _finish_event_row(W, r, a, now)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _arrive(W, now, r):  # noqa: C901
     """An order message (pending row ``r``) reaches its venue: pre-trade
     check and reservation, matching, settlement, logs and notifications.
