@@ -23,6 +23,7 @@ from .agents import decide
 from .kernel import _arrive, _tape_record, schedule, send_as
 
 z64 = np.int64(0)
+_u = np.uint64      # an index known to be in range (no negative-index fix-up)
 if list(L.DEPTH_BPS) != sorted(L.DEPTH_BPS) or len(L.DEPTH_BPS) != 4 or (C.BUY, C.SELL) != (0, 1):
     raise ImportError("loop._depths assumes four increasing DEPTH_BPS bands and BUY = 0, SELL = 1")
 
@@ -31,28 +32,30 @@ if list(L.DEPTH_BPS) != sorted(L.DEPTH_BPS) or len(L.DEPTH_BPS) != 4 or (C.BUY, 
 def _pop(h, n, out):
     """``heap.pop`` with its sift-down moving rows up into a hole instead of
     swapping them: the same comparisons, so the same arrangement of the
-    heap (and the same stale last row), with half the stores."""
+    heap (and the same stale last row), with half the stores; indices are
+    unsigned (no negative-index fix-up)."""
     for c in range(H.EVENT_COLS):
         out[c] = h[0, c]
     n -= 1
     if n > 0:
-        t = h[n, H.T_TIME]          # the last row sinks from the top
-        s = h[n, H.T_SEQ]
+        t = h[_u(n), H.T_TIME]          # the last row sinks from the top
+        s = h[_u(n), H.T_SEQ]
         i = 0
         while True:
             c = 2 * i + 1
             if c >= n:
                 break
-            if c + 1 < n and (h[c + 1, H.T_TIME] < h[c, H.T_TIME]
-                              or (h[c + 1, H.T_TIME] == h[c, H.T_TIME] and h[c + 1, H.T_SEQ] < h[c, H.T_SEQ])):
+            if c + 1 < n and (h[_u(c + 1), H.T_TIME] < h[_u(c), H.T_TIME]
+                              or (h[_u(c + 1), H.T_TIME] == h[_u(c), H.T_TIME]
+                                  and h[_u(c + 1), H.T_SEQ] < h[_u(c), H.T_SEQ])):
                 c += 1
-            if not (h[c, H.T_TIME] < t or (h[c, H.T_TIME] == t and h[c, H.T_SEQ] < s)):
+            if not (h[_u(c), H.T_TIME] < t or (h[_u(c), H.T_TIME] == t and h[_u(c), H.T_SEQ] < s)):
                 break
             for k in range(H.EVENT_COLS):
-                h[i, k] = h[c, k]
+                h[_u(i), k] = h[_u(c), k]
             i = c
         for k in range(H.EVENT_COLS):
-            h[i, k] = h[n, k]
+            h[_u(i), k] = h[_u(n), k]
     return n
 
 
