@@ -37,6 +37,7 @@ from ..core import _kernel as EK
 from ..core import _layout as EY
 from ..core import _queries as EQ
 from ..core import codes as C
+from ..core._bits import clz64
 from . import heap as H
 from . import idmap
 from . import layout as L
@@ -255,28 +256,34 @@ def _reserve_quote(qty, price, scale, fee_ppm):
 @njit(cache=True, _nrt=False)
 def _affordable(W, b, budget, scale, fee_ppm):
     """(lots, worst price) a market buy can pay for with ``budget`` quote atoms,
-    walking the current asks."""
+    walking the current asks best first (one pass over the ladder's chunks:
+    a call of ``_nth_level`` per level walked from the top each time, and a
+    budget that reaches the whole side made this quadratic)."""
     orders, levels, chunks, books, ladder, htab = EQ._tables(W.arena)
     lots = 0
     worst = 0
-    k = 0
-    while True:
-        lv = EK._nth_level(books, chunks, ladder, b, C.SELL, k)
-        if lv < 0:
-            break
-        px = levels[lv, EY.L_PRICE]
-        q = levels[lv, EY.L_QTY]
-        unit = _reserve_quote(1, px, scale, fee_ppm)
-        can = budget // unit
-        if can <= 0:
-            break
-        take = q if q < can else can
-        lots += take
-        budget -= take * unit
-        worst = px
-        if take < q:
-            break
-        k += 1
+    loff = books[b, EY.B_LOFF + C.SELL]
+    j = loff + books[b, EY.B_NCHK + C.SELL] - 1
+    while j >= loff:
+        c = ladder[j, 1]
+        bits = chunks[c, EY.K_BITS]
+        while bits != 0:
+            hb = 63 - clz64(bits)
+            bits &= ~(np.int64(1) << hb)
+            lv = chunks[c, EY.K_LVL + hb]
+            px = levels[lv, EY.L_PRICE]
+            q = levels[lv, EY.L_QTY]
+            unit = _reserve_quote(1, px, scale, fee_ppm)
+            can = budget // unit
+            if can <= 0:
+                return lots, worst
+            take = q if q < can else can
+            lots += take
+            budget -= take * unit
+            worst = px
+            if take < q:
+                return lots, worst
+        j -= 1
     return lots, worst
 
 
