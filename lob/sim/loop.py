@@ -25,7 +25,7 @@ from .kernel import _arrive, _tape_record, schedule, send_as
 z64 = np.int64(0)
 _u = np.uint64      # an index known to be in range (no negative-index fix-up)
 if list(L.DEPTH_BPS) != sorted(L.DEPTH_BPS) or len(L.DEPTH_BPS) != 4 or (C.BUY, C.SELL) != (0, 1):
-    raise ImportError("loop._depths assumes four increasing DEPTH_BPS bands and BUY = 0, SELL = 1")
+    raise ImportError("loop._book_walk assumes four increasing DEPTH_BPS bands and BUY = 0, SELL = 1")
 
 
 @njit(cache=True, _nrt=False)
@@ -211,65 +211,29 @@ def next_python(heap, clock, agents, pyev, notes, row, t_stop):
 
 
 @njit(cache=True, _nrt=False)
-def _sell_costs(W, b, s, bid, ask, levels, chunks, books, ladder):
-    """Slippage of market sells of ``L.SELL_NOTIONALS`` quote units into the
-    bids of book ``b`` (one walk from the best bid down), against the mid, in
-    0.01 bps, into log row ``s``; -1 where the bids run out."""
-    scale = W.books[b, L.BK_SCALE]
-    apu = W.books[b, L.BK_QUOTE_APU]
-    for k in range(3):
-        W.logs[s, L.LS_SELL + k] = -1
-    if bid <= 0 or apu <= 0:
-        return
-    mid = 0.5 * (bid + ask) if ask > 0 else float(bid)
-    k = 0
-    target = L.SELL_NOTIONALS[0] * apu
-    got = 0          # quote atoms
-    lots = 0
-    loff = books[b, EY.B_LOFF + C.BUY]
-    j = loff + books[b, EY.B_NCHK + C.BUY] - 1
-    while j >= loff and k < 3:
-        c = ladder[j, 1]
-        bits = chunks[c, EY.K_BITS]
-        while bits != 0 and k < 3:
-            hb = 63 - clz64(bits)
-            bits &= ~(np.int64(1) << hb)
-            lv = chunks[c, EY.K_LVL + hb]
-            px = levels[lv, EY.L_PRICE]
-            q = levels[lv, EY.L_QTY]
-            while k < 3:
-                need = target - got
-                unit = px * scale
-                take = (need + unit - 1) // unit
-                if take > q:
-                    got += q * unit
-                    lots += q
-                    break
-                got += take * unit
-                lots += take
-                q -= take
-                avg = got / (lots * scale)
-                W.logs[s, L.LS_SELL + k] = int((mid - avg) / mid * 1e6)
-                k += 1
-                if k < 3:
-                    target = (L.SELL_NOTIONALS[1] if k == 1 else L.SELL_NOTIONALS[2]) * apu
-        j -= 1
-
-
-@njit(cache=True, _nrt=False)
 def _tol(bps, m2):
     # floor(bps * m2 / 10000) without overflow, as lob.core._queries.depth_within
     return bps * (m2 // 10000) + (bps * (m2 % 10000)) // 10000
 
 
 @njit(cache=True, _nrt=False)
-def _depths(W, b, s, lb, la, levels, chunks, books, ladder):
-    """The lots within ``L.DEPTH_BPS`` of the mid on each side of book ``b``
-    into log row ``s``: ``lob.core._queries.depth_within`` for the four bands
-    in one walk of each side (the bands are prefixes of the same walk, best
-    level first, so each sum is the same)."""
+def _book_walk(W, b, s, lb, la, bid, ask, levels, chunks, books, ladder):  # noqa: C901
+    """Into log row ``s``, for book ``b``, with one walk of each side, best
+    level first:
+
+    * depth: the lots within ``L.DEPTH_BPS`` of the mid on each side
+      (``lob.core._queries.depth_within`` for the four bands: they are
+      prefixes of the same walk, so each sum is the same);
+    * sell costs: the slippage of market sells of ``L.SELL_NOTIONALS`` quote
+      units into the bids, against the mid, in 0.01 bps; -1 where the bids
+      run out.
+
+    The bid walk serves both (it used to be walked twice: the 10M sell
+    usually runs the bids out)."""
     for k in range(8):
         W.logs[s, L.LS_DEPTH + k] = 0
+    for k in range(3):
+        W.logs[s, L.LS_SELL + k] = -1
     if lb < 0 and la < 0:
         return
     if lb >= 0 and la >= 0:
@@ -282,6 +246,14 @@ def _depths(W, b, s, lb, la, levels, chunks, books, ladder):
     t1 = _tol(L.DEPTH_BPS[1], m2)
     t2 = _tol(L.DEPTH_BPS[2], m2)
     t3 = _tol(L.DEPTH_BPS[3], m2)
+    # the sell walk's state (k = 3: nothing to do)
+    scale = W.books[b, L.BK_SCALE]
+    apu = W.books[b, L.BK_QUOTE_APU]
+    k = 3 if bid <= 0 or apu <= 0 else 0
+    mid = 0.5 * (bid + ask) if ask > 0 else float(bid)
+    target = L.SELL_NOTIONALS[0] * apu
+    got = 0          # quote atoms
+    lots = 0
     for side in range(2):
         r0 = 0
         r1 = 0
@@ -289,26 +261,50 @@ def _depths(W, b, s, lb, la, levels, chunks, books, ladder):
         r3 = 0
         loff = books[b, EY.B_LOFF + side]
         j = loff + books[b, EY.B_NCHK + side] - 1
-        done = False
-        while j >= loff and not done:
+        done = False     # the depth bands are complete
+        sell = side == C.BUY
+        while j >= loff and not (done and (not sell or k >= 3)):
             c = ladder[j, 1]
             bits = chunks[c, EY.K_BITS]
             while bits != 0:
                 hb = 63 - clz64(bits)
                 bits &= ~(np.int64(1) << hb)
                 lv = chunks[c, EY.K_LVL + hb]
-                dist = m2 - 2 * levels[lv, EY.L_PRICE] if side == C.BUY else 2 * levels[lv, EY.L_PRICE] - m2
-                if dist > t3:
-                    done = True
-                    break
+                px = levels[lv, EY.L_PRICE]
                 q = levels[lv, EY.L_QTY]
-                r3 += q
-                if dist <= t2:
-                    r2 += q
-                    if dist <= t1:
-                        r1 += q
-                        if dist <= t0:
-                            r0 += q
+                if not done:
+                    dist = m2 - 2 * px if side == C.BUY else 2 * px - m2
+                    if dist > t3:
+                        done = True
+                    else:
+                        r3 += q
+                        if dist <= t2:
+                            r2 += q
+                            if dist <= t1:
+                                r1 += q
+                                if dist <= t0:
+                                    r0 += q
+                if sell:
+                    unit = px * scale
+                    while k < 3:
+                        need = target - got
+                        # ceil(need / unit) > q  <=>  need > q * unit (unit > 0): no
+                        # division for the levels a sell eats whole (most of them)
+                        if need > q * unit:
+                            got += q * unit
+                            lots += q
+                            break
+                        take = (need + unit - 1) // unit
+                        got += take * unit
+                        lots += take
+                        q -= take
+                        avg = got / (lots * scale)
+                        W.logs[s, L.LS_SELL + k] = int((mid - avg) / mid * 1e6)
+                        k += 1
+                        if k < 3:
+                            target = (L.SELL_NOTIONALS[1] if k == 1 else L.SELL_NOTIONALS[2]) * apu
+                if done and (not sell or k >= 3):
+                    break
             j -= 1
         W.logs[s, L.LS_DEPTH + side] = r0
         W.logs[s, L.LS_DEPTH + 2 + side] = r1
@@ -334,8 +330,7 @@ def _snapshot(W, b, now):
     W.logs[s, L.LS_LAST] = W.arena[off + EY.B_LAST_PX]
     W.logs[s, L.LS_PAD] = 0              # pad columns: every column of a kept row is written
     W.logs[s, L.N_LOGS - 1] = 0
-    _depths(W, b, s, lb, la, levels, chunks, books, ladder)
-    _sell_costs(W, b, s, bid, ask, levels, chunks, books, ladder)
+    _book_walk(W, b, s, lb, la, bid, ask, levels, chunks, books, ladder)
     if W.clock[L.K_LOGMASK] & L.LOG_SNAPSHOTS:
         W.clock[L.K_NSNAP] = s + 1
     _tape_record(W, b, now)
