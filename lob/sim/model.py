@@ -477,9 +477,16 @@ class Simulation:
                 # whatever_the_buffers_held), and np.empty lets the allocator
                 # hand back memory freed by earlier runs without the kernel's
                 # page clearing (17% of the calm day's samples with all logs)
-                if n:
-                    self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
-                self.W = W = W._replace(**{_LOG_FIELD[name]: np.empty((rows, arr.shape[1]), arr.dtype)})
+                if rows > arr.shape[0] or 4 * n >= len(arr):
+                    # a full buffer (or one too small for the loop: a larger one) is handed over
+                    if n:
+                        self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
+                    self.W = W = W._replace(**{_LOG_FIELD[name]: np.empty((rows, arr.shape[1]), arr.dtype)})
+                else:
+                    # a sparse log (a flush is due to another): copy its rows
+                    # out and keep the buffer; a fresh one would cost a
+                    # cleared (huge) page or two for a few rows each time
+                    self._chunks[name].append(arr[:n].copy().view(LOGS[name]).reshape(n))
                 W.clock[k] = 0
 
     def _grow(self, what: int):
