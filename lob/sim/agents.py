@@ -116,7 +116,7 @@ def _stress(W, a, now, bid, ask, col, horizon_s, ref_bps):
     return 1.0 + W.ast[a, col + 2] / (ref_bps * ref_bps)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_zi(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
@@ -177,7 +177,7 @@ def decide_zi(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, 1e9 / total))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_noise(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
@@ -199,7 +199,7 @@ def decide_noise(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_value(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
@@ -234,7 +234,7 @@ def decide_value(W, a, now):
     return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_momentum(W, a, now):
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
@@ -261,7 +261,7 @@ def decide_momentum(W, a, now):
     return now + int((W.ap[a, 0] + jit) * 1e9)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_ladder_mm(W, a, now):
     b = W.ai[a, 0]
     _cancel_all(W, a, now)
@@ -295,7 +295,7 @@ def decide_ladder_mm(W, a, now):
     return now + int(W.ap[a, 0] * 1e9)
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def decide_executor(W, a, now):
     """Works a parent order (a metaorder) as child market orders: a parent
     of ``ap[2] * U**(-1/ap[1])`` lots (Pareto, capped at ``ap[5]``) in a
