@@ -127,10 +127,25 @@ def tape_at(tape, books, b, t):
 
 
 @njit(cache=True, _nrt=False)
+def _top_price(arena, b, side):
+    """``EQ.best_price`` from the rank alone: the best level sits at the top
+    bit of the side's last ladder chunk, whose rank is ``(key << 6) + bit``
+    (``lob.core._layout``: price for bids, ``RANK_BASE - price`` for asks),
+    so the chunk's level slot and the level row need not be read."""
+    bk = arena[EY.H_BOOK_OFF] + b * EY.N_BOOK
+    n = arena[bk + EY.B_NCHK + side]
+    if n == 0:
+        return 0
+    e = arena[EY.H_LAD_OFF] + 2 * (arena[bk + EY.B_LOFF + side] + n - 1)
+    r = (arena[e] << 6) + 63 - clz64(arena[arena[EY.H_CHK_OFF] + arena[e + 1] * EY.N_CHK + EY.K_BITS])
+    return r if side == C.BUY else EY.RANK_BASE - r
+
+
+@njit(cache=True, _nrt=False)
 def _tape_record(W, b, t):
     """Append the current top of book of ``b`` to its tape if it changed."""
-    bid = EQ.best_price(W.arena, b, C.BUY)
-    ask = EQ.best_price(W.arena, b, C.SELL)
+    bid = _top_price(W.arena, b, C.BUY)
+    ask = _top_price(W.arena, b, C.SELL)
     last = EQ_last(W.arena, b)
     head = W.books[b, L.BK_TAPE_HEAD]
     k = (head - 1) % L.TAPE_LEN
