@@ -176,6 +176,48 @@ class Result:
         return h.hexdigest()
 
 
+# ---------------------------------------------------------------- log buffers
+class _LogBuffers:
+    """Idle log buffers of this process, reused by later flushes and runs.
+
+    A flush hands its full buffer to the run's results (as views) and gives
+    the kernel another.  Memory fresh from the OS is cleared by the OS first:
+    with all logs the calm day fills ~218 MB of rows, and that clearing was
+    ~0.1 s of a 0.33 s run.  A buffer whose views are all gone (the pool is
+    the only one left holding it) is handed out again instead; the kernel
+    writes every column of the rows it keeps, so what it held does not
+    matter.  At most ``cap_bytes`` of buffers are kept (beyond that a buffer
+    is the caller's alone); ``release()`` lets the idle ones go."""
+
+    cap_bytes = 512 << 20
+
+    def __init__(self):
+        import threading
+        self._bufs: list = []
+        self._lock = threading.Lock()
+
+    def get(self, shape, dtype) -> np.ndarray:
+        import sys
+        with self._lock:
+            for b in self._bufs:
+                # references: the list, the loop variable, getrefcount's argument
+                if b.shape == shape and b.dtype == dtype and sys.getrefcount(b) == 3:
+                    return b
+            arr = np.empty(shape, dtype)
+            if sum(b.nbytes for b in self._bufs) + arr.nbytes <= self.cap_bytes:
+                self._bufs.append(arr)
+            return arr
+
+    def release(self) -> None:
+        """Drop the pool's hold on its buffers (those in use stay with their users)."""
+        import sys
+        with self._lock:
+            self._bufs = [b for b in self._bufs if sys.getrefcount(b) > 3]
+
+
+LOG_BUFFERS = _LogBuffers()
+
+
 # ---------------------------------------------------------------- the simulation
 _ENTRY: dict = {}
 
@@ -249,6 +291,7 @@ class Simulation:
         caps = np.concatenate([np.full(p.count, p.list_cap) for p in pops]) if n_agents else np.zeros(0)
         W = WD.empty_world(arena=self.engine.arena, n_books=len(spec.books), n_venues=len(spec.venues),
                            n_accounts=n_acc, n_assets=len(spec.assets), n_agents=n_agents, list_caps=caps)
+        W = W._replace(**{f: LOG_BUFFERS.get(getattr(W, f).shape, np.int64) for f in _LOG_FIELD.values()})
         for i, v in enumerate(spec.venues):
             W.venues[i] = (v.maker_ppm, v.taker_ppm, n_agents + i, 0)
         for i, b in enumerate(spec.books):
@@ -472,16 +515,17 @@ class Simulation:
             rows = max(arr.shape[0], least[name])
             if n or rows > arr.shape[0]:
                 # hand the full buffer over as it is (no copy) and give the
-                # kernel a fresh one, not zeroed: the kernel writes every
-                # column of a row it keeps (test_every_log_column_is_written_
-                # whatever_the_buffers_held), and np.empty lets the allocator
-                # hand back memory freed by earlier runs without the kernel's
-                # page clearing (17% of the calm day's samples with all logs)
+                # kernel another, not zeroed: the kernel writes every column
+                # of a row it keeps (test_every_log_column_is_written_
+                # whatever_the_buffers_held); an idle one of LOG_BUFFERS when
+                # there is one (fresh pages: the OS's page clearing was 17% of
+                # the calm day's samples with all logs)
                 if rows > arr.shape[0] or 4 * n >= len(arr):
                     # a full buffer (or one too small for the loop: a larger one) is handed over
                     if n:
                         self._chunks[name].append(arr[:n].view(LOGS[name]).reshape(n))
-                    self.W = W = W._replace(**{_LOG_FIELD[name]: np.empty((rows, arr.shape[1]), arr.dtype)})
+                    self.W = W = W._replace(**{_LOG_FIELD[name]: LOG_BUFFERS.get((rows, arr.shape[1]),
+                                                                                 arr.dtype)})
                 else:
                     # a sparse log (a flush is due to another): copy its rows
                     # out and keep the buffer; a fresh one would cost a
