@@ -442,9 +442,24 @@ def screened_revalue(sc, cfg, prices, mark, band, sp, rows, out):
     engine's check after a move."""
     c = query(sc, cfg, prices, mark, band, rows)
     px_unit, px_atom = atom_prices(cfg, prices)
+    # the candidates are scattered accounts: first touch their rows in short
+    # independent loops (many cache misses in flight at once), then value
+    # them (a valuation's own loads depend on each other: one miss at a time)
+    t = 0
+    for j in range(c):
+        i = rows[j]
+        t += sp.row_ptr[i] + sp.prow_ptr[i]
+    for j in range(c):
+        i = rows[j]
+        for k in range(sp.row_ptr[i], sp.row_ptr[i + 1], 8):
+            t += sp.row_bal[k] + sp.row_asset[k]
+        k = sp.prow_ptr[i]
+        if k < sp.prow_ptr[i + 1]:
+            t += sp.prow_pos[k] + sp.prow_cost[k] + sp.prow_perp[k]
+        t += np.int64(out[i, 0] + out[i, N_V - 1] == 0.5)
     for j in range(c):
         value_row_sparse(cfg, px_atom, px_unit, mark, sp, rows[j], out)
-    return c
+    return c if t != -1 else c
 
 
 def candidates(sc: Screen, cfg, prices, mark, band: float = BAND) -> np.ndarray:
