@@ -83,7 +83,10 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .sparse import SparseAccounts, value_row_sparse
 from .unified import (N_V, V_COLLATERAL, V_EQUITY, V_LIAB, V_MM, V_RATIO, V_UPL, atom_prices, select_prices,
@@ -117,6 +120,26 @@ Screen = namedtuple("Screen", [
     "flag",       # uint8[n]       1 = dirty; 0 otherwise between queries (scratch during one)
     "acc",        # float64[n]     scratch: the outliers' terms (0 between queries)
 ])
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """A hint to bring ``arr[idx]`` (1-D) into the caches (LLVM's prefetch:
+    read, high locality); no effect on results."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @njit(cache=True)
@@ -442,24 +465,30 @@ def screened_revalue(sc, cfg, prices, mark, band, sp, rows, out):
     engine's check after a move."""
     c = query(sc, cfg, prices, mark, band, rows)
     px_unit, px_atom = atom_prices(cfg, prices)
-    # the candidates are scattered accounts: first touch their rows in short
-    # independent loops (many cache misses in flight at once), then value
-    # them (a valuation's own loads depend on each other: one miss at a time)
-    t = 0
+    # the candidates are scattered accounts and a valuation's loads depend on
+    # each other (one cache miss at a time): ask for the rows of the
+    # candidates a few places ahead while valuing this one
+    flat = out.reshape(-1)
     for j in range(c):
-        i = rows[j]
-        t += sp.row_ptr[i] + sp.prow_ptr[i]
-    for j in range(c):
-        i = rows[j]
-        for k in range(sp.row_ptr[i], sp.row_ptr[i + 1], 8):
-            t += sp.row_bal[k] + sp.row_asset[k]
-        k = sp.prow_ptr[i]
-        if k < sp.prow_ptr[i + 1]:
-            t += sp.prow_pos[k] + sp.prow_cost[k] + sp.prow_perp[k]
-        t += np.int64(out[i, 0] + out[i, N_V - 1] == 0.5)
-    for j in range(c):
+        if j + 8 < c:
+            i8 = rows[j + 8]
+            _prefetch(sp.row_ptr, i8)
+            _prefetch(sp.prow_ptr, i8)
+        if j + 4 < c:
+            i4 = rows[j + 4]
+            k4 = sp.row_ptr[i4]
+            _prefetch(sp.row_asset, k4)
+            _prefetch(sp.row_bal, k4)
+            if sp.row_ptr[i4 + 1] - k4 > 8:
+                _prefetch(sp.row_bal, k4 + 8)
+            p4 = sp.prow_ptr[i4]
+            _prefetch(sp.prow_pos, p4)
+            _prefetch(sp.prow_cost, p4)
+            _prefetch(sp.prow_perp, p4)
+            _prefetch(flat, i4 * N_V)
+            _prefetch(flat, i4 * N_V + N_V - 1)
         value_row_sparse(cfg, px_atom, px_unit, mark, sp, rows[j], out)
-    return c if t != -1 else c
+    return c
 
 
 def candidates(sc: Screen, cfg, prices, mark, band: float = BAND) -> np.ndarray:
