@@ -88,7 +88,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .sparse import SparseAccounts, value_row_sparse
+from .sparse import SparseAccounts, sync_rows, to_sparse, value_row_sparse
 from .unified import (N_V, V_COLLATERAL, V_EQUITY, V_LIAB, V_MM, V_RATIO, V_UPL, atom_prices, select_prices,
                       value_account_ref)
 
@@ -389,17 +389,20 @@ def query(sc, cfg, prices, mark, band, rows):
         c += 1
     for j in range(sc.always.shape[0]):
         c = _add(rows, c, flag, sc.always[j])
-    # a missing price: every holder; outliers: their terms, over their holders
+    # a missing price: every holder; the outliers are marked (their terms
+    # are summed over their holders below)
+    outlier = np.zeros(n_a + n_p, np.bool_)
     n_out = 0
     last = -1
     for t in range(n_a + n_p):
         if not has[t]:
             continue
-        lo, hi, accs, cw = _column(sc, t, n_a)
         if not np.isfinite(d[t]):
+            lo, hi, accs, cw = _column(sc, t, n_a)
             for h in range(lo, hi):
                 c = _add(rows, c, flag, accs[h])
         elif abs(d[t] - mu) > band:
+            outlier[t] = True
             n_out += 1
             last = t
     A = sc.acct
@@ -410,15 +413,11 @@ def query(sc, cfg, prices, mark, band, rows):
         ae = abs(e)
         for h in range(lo, hi):
             i = accs[h]
-            if flag[i] == 0:
-                base = cw[h, 2] + (cw[h, 0] * e - cw[h, 1] * ae)
-                if not base > ROUNDING * cw[h, 3] * big:
-                    flag[i] = 2
-                    rows[c] = i
-                    c += 1
+            if flag[i] == 0 and not cw[h, 2] + (cw[h, 0] * e - cw[h, 1] * ae) > ROUNDING * cw[h, 3] * big:
+                c = _add(rows, c, flag, i)
     else:
         for t in range(n_a + n_p):                     # the outliers' terms, summed per account
-            if not has[t] or not np.isfinite(d[t]) or abs(d[t] - mu) <= band:
+            if not outlier[t]:
                 continue
             lo, hi, accs, cw = _column(sc, t, n_a)
             e = d[t] - mu
@@ -427,7 +426,7 @@ def query(sc, cfg, prices, mark, band, rows):
                 acc[accs[h]] += cw[h, 0] * e - cw[h, 1] * ae
         if mu == 0.0 and small == 0.0:                 # only outliers moved: their holders
             for t in range(n_a + n_p):
-                if not has[t] or not np.isfinite(d[t]) or abs(d[t] - mu) <= band:
+                if not outlier[t]:
                     continue
                 lo, hi, accs, cw = _column(sc, t, n_a)
                 for h in range(lo, hi):
@@ -619,7 +618,6 @@ class AccountMonitor:
             raise ValueError(f"rebuild_share must be in (0, 1], got {rebuild_share}")
         if not band >= 0:
             raise ValueError(f"band must be >= 0, got {band}")
-        from .sparse import to_sparse
         self.cfg, self.theta, self.band, self.rebuild_share = cfg, float(theta), float(band), rebuild_share
         self._pattern = (pattern, perp_pattern)
         self.sp = to_sparse(balances, perp_pos, perp_cost, pattern=pattern, perp_pattern=perp_pattern)
@@ -663,7 +661,6 @@ class AccountMonitor:
         layout, and they are dirty until the next rebuild.  A holding
         outside the layout's pattern rebuilds the layout and the screen (at
         the prices of the last check)."""
-        from .sparse import sync_rows, to_sparse
         rows = np.ascontiguousarray(rows, np.int64)
         if sync_rows(self.sp, balances, perp_pos, perp_cost, rows):
             pattern, perp_pattern = self._pattern
