@@ -109,7 +109,8 @@ def plan(strategy, suite="short", *, share: float = 0.5, names=None) -> list[tup
 
 def _agents(sim, user_cls) -> tuple[list, list]:
     """(user agents, built-in market makers) of a simulation: the agents
-    built from the user's class; GuardedLadderMM agents on unified accounts."""
+    built from the user's class; GuardedLadderMM agents on unified accounts
+    (Python or compiled)."""
     from strategies.guarded_ladder import GuardedLadderMM
     user, a = [], 0
     for p in sim.populations:
@@ -117,8 +118,10 @@ def _agents(sim, user_cls) -> tuple[list, list]:
             user += range(a, a + p.count)
         a += p.count
     user = sorted(set(user) | {a for a, s in sim.strategies.items() if type(s) is user_cls})
-    builtin = [a for a, s in sim.strategies.items()
-               if isinstance(s, GuardedLadderMM) and sim.margin_venue_of[a] is not None and a not in set(user)]
+    from .sim import layout as L
+    compiled = {int(a) for a in (sim.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM).nonzero()[0]}
+    builtin = sorted(a for a in set(a for a, s in sim.strategies.items() if isinstance(s, GuardedLadderMM)) | compiled
+                     if sim.margin_venue_of[a] is not None and a not in set(user))
     return user, builtin
 
 

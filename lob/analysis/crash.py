@@ -128,7 +128,7 @@ def passive_leverage(res) -> pd.DataFrame:
 
 def market_makers(res) -> pd.DataFrame:
     """Per market maker with risk controls (a strategy with a ``risk``
-    attribute): first pull time and trigger, number of pulls and re-entries,
+    attribute, or a compiled guarded market maker): first pull time and trigger, number of pulls and re-entries,
     whether its account was taken over, and its mark-to-market PnL at the
     last trade (quote units)."""
     sim = res.sim
@@ -136,12 +136,24 @@ def market_makers(res) -> pd.DataFrame:
     taken = set(me.loc[me["kind"] == RE.EV_TAKEOVER, "account"].tolist()) if not me.empty else set()
     f = res.fills
     rows = []
-    for a, st in sim.strategies.items():
-        risk = getattr(st, "risk", None)
-        if risk is None:
-            continue
+    from ..sim import guarded as G
+    from ..sim import layout as L
+    mms = {a: st for a, st in sim.strategies.items() if getattr(st, "risk", None) is not None}
+    # compiled guarded market makers (KIND_GUARDED_MM) keep their pull record in the world
+    mms.update({int(a): None for a in np.nonzero(sim.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM)[0]})
+    for a in sorted(mms):
+        st = mms[a]
+        if st is None:
+            g = G.summary(sim.W, a)
+            first, trig, n_pulls, n_re = g["first_pull_ns"], g["trigger"], g["pulls"], g["reentries"]
+            b = int(sim.W.ai[a, 0])
+        else:
+            risk = st.risk
+            first = risk.pulls[0][0] if risk.pulls else None
+            trig = risk.pulls[0][1] if risk.pulls else None
+            n_pulls, n_re = len(risk.pulls), len(risk.reentries)
+            b = st.book
         acct = int(sim.W.agents[a, 1])
-        b = st.book
         tick, _ = _quote_units(res, b)
         last = f["price"][f["book"] == b]
         px = float(last[-1]) * tick if len(last) else np.nan
@@ -152,9 +164,9 @@ def market_makers(res) -> pd.DataFrame:
         v1 = res.balances[acct, iq] * atom_q + res.balances[acct, ib] * atom_b * px
         v0 = sim.initial_balances[acct, iq] * atom_q + sim.initial_balances[acct, ib] * atom_b * px
         rows.append(dict(agent=a, account=acct,
-                         first_pull_s=risk.pulls[0][0] / 1e9 if risk.pulls else np.nan,
-                         trigger=risk.pulls[0][1] if risk.pulls else None, pulls=len(risk.pulls),
-                         reentries=len(risk.reentries), taken_over=acct in taken, pnl=v1 - v0))
+                         first_pull_s=first / 1e9 if first is not None else np.nan,
+                         trigger=trig, pulls=n_pulls,
+                         reentries=n_re, taken_over=acct in taken, pnl=v1 - v0))
     return pd.DataFrame(rows)
 
 

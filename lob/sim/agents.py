@@ -61,6 +61,7 @@ from numba import njit
 from ..core import codes as C
 from . import layout as L
 from . import rng
+from . import guarded as G
 from .kernel import oracle_value, send, tape_asof
 
 
@@ -296,6 +297,36 @@ def decide_ladder_mm(W, a, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def decide_guarded_mm(W, a, now):
+    """``strategies.guarded_ladder.GuardedLadderMM.on_wakeup``, compiled
+    (layout in ``lob.sim.guarded``): the same operations in the same order."""
+    b = W.ai[a, 0]
+    _cancel_all(W, a, now)
+    bid, ask, last = _view(W, a, now)
+    mid = 0.5 * (bid + ask) if bid > 0 and ask > 0 else float(last)
+    if mid > 0.0:
+        acct = W.agents[a, L.A_ACCOUNT]
+        base = W.bal[acct, W.books[b, L.BK_BASE]] / W.ap[a, G.P_APU_BASE]
+        value = W.bal[acct, W.books[b, L.BK_QUOTE]] / W.ap[a, G.P_APU_QUOTE] + base * mid * W.ap[a, G.P_TICK]
+        rng_bps, bought = G.observe(W, a, now, mid, value)
+        inv = base / W.ap[a, G.P_LOT_UNITS] - W.ast[a, G.S_START_LOTS]
+        bids, asks, widen = G.decide_controls(W, a, now, inv, rng_bps, bought)
+        centre = mid * (1.0 - W.ap[a, G.P_SKEW] * inv * 1e-4)
+        half = W.ap[a, G.P_HALF] * widen
+        spacing = W.ap[a, G.P_SPACING]
+        size = W.ai[a, G.I_SIZE]
+        for i in range(W.ai[a, G.I_LEVELS]):
+            off = (half + i * spacing) * 1e-4
+            if bids:
+                px = int(math.floor(centre * (1.0 - off)))
+                if px >= 1:
+                    send(W, a, now, C.LIMIT, b, C.BUY, px, size, 0, 0)
+            if asks:
+                send(W, a, now, C.LIMIT, b, C.SELL, int(math.ceil(centre * (1.0 + off))), size, 0, 0)
+    return now + W.ai[a, G.I_STEP]
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def decide_executor(W, a, now):
     """Works a parent order (a metaorder) as child market orders: a parent
     of ``ap[2] * U**(-1/ap[1])`` lots (Pareto, capped at ``ap[5]``) in a
@@ -334,4 +365,6 @@ def decide(W, a, now):
         return decide_ladder_mm(W, a, now)
     if k == L.KIND_EXECUTOR:
         return decide_executor(W, a, now)
+    if k == L.KIND_GUARDED_MM:
+        return decide_guarded_mm(W, a, now)
     return -1

@@ -43,6 +43,7 @@ from . import idmap
 from . import layout as L
 from . import rng
 from . import world as WD
+from .guarded import record_buy
 
 
 # ------------------------------------------------------------------ basics
@@ -510,6 +511,12 @@ def _arrive(W, now, r):  # noqa: C901
             notify(W, ma, W.logf[lr, L.LF_MAKER_LOCAL], L.N_FILL, W.logf[lr], L.N_LOGF, 0)
         if W.agents[a, L.A_NOTIFY] != 0:
             notify(W, a, now + lat_a, L.N_FILL, W.logf[lr], L.N_LOGF, 1)
+        # a compiled guarded market maker counts the lots it buys (its adverse-fill trigger)
+        if W.efills[k * 9 + C.F_TAKER_SIDE] == C.BUY:
+            if W.agents[a, L.A_KIND] == L.KIND_GUARDED_MM:
+                record_buy(W, a, now + lat_a, q)
+        elif ma >= 0 and W.agents[ma, L.A_KIND] == L.KIND_GUARDED_MM:
+            record_buy(W, ma, W.logf[lr, L.LF_MAKER_LOCAL], q)
 
     # ---- order events: log, notify, release what done orders still hold -----
     for k in range(ne):

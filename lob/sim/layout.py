@@ -90,6 +90,7 @@ KIND_MOMENTUM = 4
 KIND_LADDER_MM = 5
 KIND_EXECUTOR = 6  # splits parent orders (metaorders) into child market orders
 KIND_PYTHON = 9
+KIND_GUARDED_MM = 12   # the guarded ladder market maker, compiled (lob.sim.guarded)
 
 # ---- accounts ---------------------------------------------------------------
 # balances[acct, asset] and reserved[acct, asset] in atoms

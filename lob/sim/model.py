@@ -21,6 +21,7 @@ from . import heap as H
 from . import idmap
 from . import layout as L
 from . import rng
+from . import guarded as _G
 from . import world as WD
 from .loop import advance, hand_over, next_python, push_event
 
@@ -62,6 +63,13 @@ class BookSpec:
                                      # a perpetual names its underlying
 
 
+def _units_divisor(atom) -> float:
+    """10**k for an atom of 10**-k (a float division is then exact for
+    balances below 2**53 atoms), else 0."""
+    t = atom.as_tuple()
+    return float(10 ** -t.exponent) if t[:2] == (0, (1,)) and -22 <= t.exponent <= 0 else 0.0
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentSpec:
     """A population of ``count`` agents of one ``kind`` (``layout.KIND_*``) or a
@@ -86,6 +94,9 @@ class AgentSpec:
     list_cap: int = 64                              # live orders tracked per agent
     strategy: object = None                         # a callable returning a Strategy (Python agents)
     compiled: str | None = None                     # import path of a compiled strategy (plug-in path 2)
+    config: object = None                           # the config of a configured compiled kind: a
+                                                    # GuardedLadderConfig for KIND_GUARDED_MM (params[0]:
+                                                    # lot units, default 1)
     margin_venue: str | None = None                 # its accounts are unified accounts watched by that
                                                     # venue's risk engine (ScenarioSpec.risk_engines)
 
@@ -367,6 +378,7 @@ class Simulation:
                 t0 = int(lay.uniform(lo, hi) * NS)
                 self._push(W, t0, L.EV_WAKE, a)
                 a += 1
+        W = self._configure_guarded(W, spec, pops, asset_ix)
         unknown = set(spec.logs) - set(L.LOG_BITS)
         if unknown:
             raise ValueError(f"unknown log(s) {sorted(unknown)}; known: {sorted(L.LOG_BITS)}")
@@ -382,9 +394,7 @@ class Simulation:
         self._no_acts = np.zeros((1, 9), np.int64)
         self._row = np.zeros(L.N_NOTE, np.int64)   # the notification being delivered
         # float(balance) without Decimal (Strategy.units): 10**k for an atom of 10**-k, else 0
-        self.atoms_per_unit_f = [float(10 ** -a.atom.as_tuple().exponent)
-                                 if a.atom.as_tuple()[:2] == (0, (1,)) and -22 <= a.atom.as_tuple().exponent <= 0
-                                 else 0.0 for a in spec.assets]
+        self.atoms_per_unit_f = [_units_divisor(a.atom) for a in spec.assets]
         self._next_py_id = WD.PY_ID_BASE
         self.t_end = int(spec.duration_s * NS)
         for a, strat in self.strategies.items():
@@ -397,6 +407,41 @@ class Simulation:
                     if ch.spec.alt_book == s.book_ix and getattr(ch, "bot_agent", None) is None:
                         ch.bot_agent = a
                         break
+
+    @staticmethod
+    def _configure_guarded(W, spec, pops, asset_ix):
+        """Blocks and parameters of the compiled guarded market makers (``lob.sim.guarded``)."""
+        from . import guarded as G
+        todo, a = [], 0
+        for p in pops:
+            if p.kind == L.KIND_GUARDED_MM:
+                if p.config is None or not hasattr(p.config, "risk"):
+                    raise ValueError("agent population KIND_GUARDED_MM: config must be a GuardedLadderConfig")
+                todo += [(a + i, p) for i in range(p.count)]
+            a += p.count
+        if not todo:
+            return W
+        sizes = []
+        for a, p in todo:
+            step = int(p.config.refresh_s * 1e9)
+            if step <= 0:
+                raise ValueError("agent population KIND_GUARDED_MM: refresh_s must be > 0 seconds")
+            r = p.config.risk
+            sizes.append(G.block_size(*G.caps(step, int(r.window_s * 1e9), int(r.drawdown_window_s * 1e9))))
+        W = W._replace(gbuf=np.zeros(sum(sizes)))
+        off = 0
+        for (a, p), n in zip(todo, sizes):
+            bk = spec.books[p.book]
+            ib, iq = asset_ix[bk.base], asset_ix[bk.quote]
+            apu = [_units_divisor(spec.assets[i].atom) for i in (ib, iq)]
+            lot_units = float(p.params[0]) if p.params else 1.0
+            nb = int(W.bal[a, ib])
+            start = (nb / apu[0] if apu[0] and -(1 << 53) <= nb <= (1 << 53)
+                     else float(Decimal(nb) * spec.assets[ib].atom)) / lot_units
+            G.configure(W, a, off, p.config, tick=float(bk.tick), apu_base=apu[0], apu_quote=apu[1],
+                        start_lots=start, lot_units=lot_units)
+            off += n
+        return W
 
     @staticmethod
     def _push(W, t, kind, agent):
@@ -457,6 +502,11 @@ class Simulation:
                 self._grow(int(self.W.clock[L.K_GROW]))
             if progress is not None:
                 progress(int(self.W.clock[L.K_NOW]), t_stop)
+        over = np.nonzero((self.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM) & (self.W.ast[:, _G.S_OVERFLOW] != 0))[0]
+        if len(over):
+            raise RuntimeError(f"compiled guarded market maker(s) {over.tolist()}: more buy fills within "
+                               f"window_s than lob.sim.guarded.BUY_CAP; their adverse-fill counts are "
+                               f"wrong from then on (raise BUY_CAP or use the Python GuardedLadderMM)")
         if t_stop >= self.t_end:
             for strat in self.strategies.values():
                 strat.on_stop()

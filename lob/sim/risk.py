@@ -50,6 +50,7 @@ from ..margin import risk_engine as RE
 from ..margin import unified as U
 from . import layout as L
 from . import world as WD
+from .guarded import S_RATIO as _S_RATIO
 from .strategy import Strategy
 
 POLICIES = {"last": U.SRC_LAST, "mid": U.SRC_MID, "avg": U.SRC_AVG, "index": U.SRC_INDEX,
@@ -282,6 +283,10 @@ class RiskEngine(Strategy):
         self.agent_of = {int(W.agents[a, L.A_ACCOUNT]): a for a in rows}
         self.row_of = {acct: j for j, acct in enumerate(self.accts.tolist())}
         self.ratios = np.full(len(rows), np.inf)
+        # compiled market makers read their ratio from the world (lob.sim.guarded)
+        mirror = [(a, j) for j, a in enumerate(rows) if W.agents[a, L.A_KIND] == L.KIND_GUARDED_MM]
+        self._mirror_agents = np.array([a for a, _ in mirror], np.int64)
+        self._mirror_rows = np.array([j for _, j in mirror], np.int64)
         self.statuses = np.zeros(len(rows), np.int8)
         self._called = np.zeros(len(rows), bool)
         self._step = {}
@@ -488,6 +493,8 @@ class RiskEngine(Strategy):
         # work per cycle plus O(calls + takeovers + slices) Python work.
         r = out[:, U.V_RATIO]
         self.ratios[:] = r
+        if len(self._mirror_agents):
+            W.ast[self._mirror_agents, _S_RATIO] = r[self._mirror_rows]
         normal = self.statuses == 0
         calls = np.nonzero(normal & (r < self.rp.call_ratio) & ~self._called)[0]
         self._called[normal & (r >= self.rp.call_ratio)] = False

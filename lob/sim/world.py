@@ -86,6 +86,7 @@ class World(NamedTuple):
     logs: np.ndarray       # int64[cap, N_LOGS]
     logu: np.ndarray       # int64[cap, N_LOGU]
     notes: np.ndarray      # int64[cap, N_NOTE] notifications on their way to Python agents
+    gbuf: np.ndarray       # float64[...] compiled guarded market makers' windows (lob.sim.guarded)
 
 
 def empty_world(*, arena: np.ndarray, n_books: int, n_venues: int, n_accounts: int, n_assets: int,
@@ -130,5 +131,5 @@ def empty_world(*, arena: np.ndarray, n_books: int, n_venues: int, n_accounts: i
         shocks=np.zeros((0, 3)),
         logf=np.zeros((log_cap, L.N_LOGF), np.int64), loge=np.zeros((log_cap, L.N_LOGE), np.int64),
         logs=np.zeros((log_cap, L.N_LOGS), np.int64), logu=np.zeros((log_cap, L.N_LOGU), np.int64),
-        notes=notes,
+        notes=notes, gbuf=np.zeros(1),
     )
