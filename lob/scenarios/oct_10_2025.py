@@ -412,10 +412,11 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                                       spacing_bps=float(g.uniform(5, 20)), size=lots(inv * mm_quote_frac, a),
                                       levels=5, risk=risk)
             user = j < n_user
-            agents.append(AgentSpec(kind=L.KIND_PYTHON if user or not compiled_mms else L.KIND_GUARDED_MM,
+            compiled = compiled_mms and not user
+            agents.append(AgentSpec(kind=L.KIND_GUARDED_MM if compiled else L.KIND_PYTHON,
                                     count=1, book=b, margin_venue="BIG",
-                                    strategy=user_mm if user else None if compiled_mms else _mm(a, cfg),
-                                    config=None if user or not compiled_mms else cfg, params=(),
+                                    strategy=None if compiled else user_mm if user else _mm(a, cfg),
+                                    config=cfg if compiled else None,
                                     balances=bal, credit={"USDT": loan + inv}, lat_order_ns=1_000_000,
                                     lat_md_ns=1_000_000, first_wake_s=(0.5, 3.0), list_cap=64, order_events=False))
         # leveraged longs (spot margin) and stink bids

@@ -50,6 +50,8 @@ Kinds:
   the centre is ``(1 - ap[7]) * mid + ap[7] * reference``, the reference
   being the book's fundamental (an index / other venues' price): an
   arbitrageur quoting around the index with a finite inventory (``ap[6]``).
+* GUARDED_MM: ``strategies.guarded_ladder.GuardedLadderMM`` with its risk
+  controls, compiled (layout and windows in ``lob.sim.guarded``).
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ Layout (set by :func:`configure` from a ``GuardedLadderConfig``):
 Times are stored as float64 (exact below 2**53 ns, 104 days).  The high /
 low / value rings hold at most one entry per wake-up within their window,
 so their capacity follows from the refresh; the buy ring holds
-``BUY_CAP`` fills within ``window_s`` and sets the overflow flag past it
+``BUY_CAP`` fills within ``window_s``.  A full ring sets the overflow flag
 (the simulation then fails loudly at the end of the run).
 """
 from __future__ import annotations
@@ -59,13 +59,24 @@ H_HI, H_LO, H_VAL, H_BUY = 3, 5, 7, 9      # (head, count) pairs
 N_HEAD = 11
 
 
-def caps(refresh_ns: int, w_ns: int, wd_ns: int) -> tuple[int, int, int]:
+def windows_ns(cfg) -> tuple[int, int, int]:
+    """(refresh, volatility window, drawdown window) of a ``GuardedLadderConfig``, ns."""
+    step = int(cfg.refresh_s * 1e9)
+    if step <= 0:
+        raise ValueError("GuardedLadderConfig.refresh_s must be > 0 seconds")
+    return step, int(cfg.risk.window_s * 1e9), int(cfg.risk.drawdown_window_s * 1e9)
+
+
+def caps(cfg) -> tuple[int, int, int]:
     """Ring capacities: wake-ups within each window (plus slack), buy fills."""
-    return w_ns // refresh_ns + 4, wd_ns // refresh_ns + 4, BUY_CAP
+    step, w, wd = windows_ns(cfg)
+    return w // step + 4, wd // step + 4, BUY_CAP
 
 
-def block_size(capw: int, capd: int, capb: int) -> int:
-    return N_HEAD + 2 * (2 * capw + capd + capb)
+def block_size(cfg) -> int:
+    """Floats of one agent's block in ``W.gbuf``."""
+    cw, cd, cb = caps(cfg)
+    return N_HEAD + 2 * (2 * cw + cd + cb)
 
 
 def configure(W, a: int, off: int, cfg, *, tick: float, apu_base: float, apu_quote: float,
@@ -73,10 +84,7 @@ def configure(W, a: int, off: int, cfg, *, tick: float, apu_base: float, apu_quo
     """Write agent ``a``'s parameters (a ``GuardedLadderConfig``) and empty
     state; its block starts at ``W.gbuf[off]``."""
     r = cfg.risk
-    step = int(cfg.refresh_s * 1e9)
-    w, wd = int(r.window_s * 1e9), int(r.drawdown_window_s * 1e9)
-    if step <= 0:
-        raise ValueError("GuardedLadderConfig.refresh_s must be > 0 seconds")
+    step, w, wd = windows_ns(cfg)
     if apu_base <= 0 or apu_quote <= 0:
         raise ValueError("the compiled guarded market maker needs assets whose atom is 10**-k "
                          "(use the Python GuardedLadderMM)")
@@ -85,155 +93,130 @@ def configure(W, a: int, off: int, cfg, *, tick: float, apu_base: float, apu_quo
                     r.reentry_s * 1e9, r.widen_per_100bps, r.max_inventory_lots, tick, apu_base, apu_quote)
     W.ai[a, 1:8] = (cfg.levels, cfg.size, off, step, w, wd, 1 if r.pull == "all" else 0)
     W.ast[a, :13] = (start_lots, np.nan, -np.inf, 0.0, np.nan, np.nan, 0.0, 0, np.nan, -1, 0, np.inf, 0)
-    cw, cd, cb = caps(step, w, wd)
-    W.gbuf[off:off + block_size(cw, cd, cb)] = 0.0
+    cw, cd, cb = caps(cfg)
+    W.gbuf[off:off + block_size(cfg)] = 0.0
     W.gbuf[off + H_CAPW] = cw
     W.gbuf[off + H_CAPD] = cd
     W.gbuf[off + H_CAPB] = cb
 
 
 # ---------------------------------------------------------------- rings
+# A ring is (head, count) at g[off + which], then (time ns, value) pairs.
+# The helpers take the block (g, off) only: no world passed per call.
 @njit(cache=True, _nrt=False, inline="always")
-def _base(g, off, which):
-    """Start of ring ``which`` (H_HI, H_LO, H_VAL, H_BUY) and its capacity."""
+def _ring(g, off, which):
+    """(start, capacity, head, count) of ring ``which`` (H_HI, H_LO, H_VAL, H_BUY)."""
     cw = int(g[off + H_CAPW])
     if which == H_HI:
-        return off + N_HEAD, cw
-    if which == H_LO:
-        return off + N_HEAD + 2 * cw, cw
-    cd = int(g[off + H_CAPD])
-    if which == H_VAL:
-        return off + N_HEAD + 4 * cw, cd
-    return off + N_HEAD + 4 * cw + 2 * cd, int(g[off + H_CAPB])
+        base, cap = off + N_HEAD, cw
+    elif which == H_LO:
+        base, cap = off + N_HEAD + 2 * cw, cw
+    elif which == H_VAL:
+        base, cap = off + N_HEAD + 4 * cw, int(g[off + H_CAPD])
+    else:
+        base, cap = off + N_HEAD + 4 * cw + 2 * int(g[off + H_CAPD]), int(g[off + H_CAPB])
+    return base, cap, int(g[off + which]), int(g[off + which + 1])
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _at(g, off, which, base, cap, i):
-    """Index of element ``i`` (0: the left end; -1: the right end)."""
-    h = int(g[off + which])
-    n = int(g[off + which + 1])
-    if i < 0:
-        i += n
-    return base + 2 * ((h + i) % cap)
-
-
-@njit(cache=True, _nrt=False)
-def _push_monotone(W, a, which, t, x, keep_greater):
-    """Append ``(t, x)`` at the right after popping the entries it dominates
-    (``keep_greater``: entries ``<= x`` leave, the left end is the maximum;
-    else entries ``>= x`` leave, the left end is the minimum).  False when
-    the ring is full."""
-    g = W.gbuf
-    off = W.ai[a, I_OFF]
-    base, cap = _base(g, off, which)
-    n = int(g[off + which + 1])
-    while n > 0:
-        j = _at(g, off, which, base, cap, n - 1)
-        y = g[j + 1]
-        if (keep_greater and y <= x) or (not keep_greater and y >= x):
-            n -= 1
-        else:
-            break
+def _append(g, off, which, t, x):
+    """Append ``(t, x)`` at the right; False (nothing written) when full."""
+    base, cap, h, n = _ring(g, off, which)
     if n >= cap:
-        W.ast[a, S_OVERFLOW] = 1.0
-        g[off + which + 1] = n
         return False
-    g[off + which + 1] = n + 1
-    j = _at(g, off, which, base, cap, n)
+    j = base + 2 * ((h + n) % cap)
     g[j] = t
     g[j + 1] = x
+    g[off + which + 1] = n + 1
     return True
 
 
 @njit(cache=True, _nrt=False)
-def _cut(W, a, which, cut):
-    """Drop entries older than ``cut`` (ns) from the left; returns the sum
-    of the values dropped."""
-    g = W.gbuf
-    off = W.ai[a, I_OFF]
-    base, cap = _base(g, off, which)
-    h = int(g[off + which])
-    n = int(g[off + which + 1])
-    gone = 0.0
+def _push_monotone(g, off, which, t, x, keep_greater):
+    """Append ``(t, x)`` after popping from the right the entries it dominates
+    (``keep_greater``: entries ``<= x`` leave, the left end is the maximum;
+    else entries ``>= x`` leave, the left end is the minimum).  False when
+    the ring is full."""
+    base, cap, h, n = _ring(g, off, which)
     while n > 0:
-        j = base + 2 * h
-        if g[j] < cut:
-            gone += g[j + 1]
-            h = (h + 1) % cap
+        y = g[base + 2 * ((h + n - 1) % cap) + 1]
+        if (keep_greater and y <= x) or (not keep_greater and y >= x):
             n -= 1
         else:
             break
+    g[off + which + 1] = n
+    return _append(g, off, which, t, x)
+
+
+@njit(cache=True, _nrt=False)
+def _cut(g, off, which, cut):
+    """Drop entries older than ``cut`` (ns) from the left; returns the sum
+    of the values dropped."""
+    base, cap, h, n = _ring(g, off, which)
+    gone = 0.0
+    while n > 0 and g[base + 2 * h] < cut:
+        gone += g[base + 2 * h + 1]
+        h = (h + 1) % cap
+        n -= 1
     g[off + which] = h
     g[off + which + 1] = n
     return gone
 
 
-@njit(cache=True, _nrt=False)
-def _left(W, a, which):
+@njit(cache=True, _nrt=False, inline="always")
+def _left(g, off, which):
     """Value at the left end of a non-empty ring."""
-    g = W.gbuf
-    off = W.ai[a, I_OFF]
-    base, cap = _base(g, off, which)
-    return g[base + 2 * int(g[off + which]) + 1]
+    base, cap, h, n = _ring(g, off, which)
+    return g[base + 2 * h + 1]
+
+
+@njit(cache=True, _nrt=False)
+def _unseen(g, off, now):
+    """Lots of the buys the agent learns of at or after ``now`` (not yet seen:
+    a Python strategy is told of them by a later event)."""
+    base, cap, h, n = _ring(g, off, H_BUY)
+    s = 0.0
+    for i in range(n - 1, -1, -1):
+        j = base + 2 * ((h + i) % cap)
+        if g[j] < now:
+            break
+        s += g[j + 1]
+    return s
 
 
 @njit(cache=True, _nrt=False)
 def record_buy(W, a, t_local, lots):
     """The fill settlement's hook: agent ``a`` bought ``lots`` and learns of it
     at its local time ``t_local`` (ns)."""
-    g = W.gbuf
-    off = W.ai[a, I_OFF]
-    base, cap = _base(g, off, H_BUY)
-    n = int(g[off + H_BUY + 1])
-    if n >= cap:
+    if _append(W.gbuf, W.ai[a, I_OFF], H_BUY, t_local, lots):
+        W.ast[a, S_BOUGHT] += lots
+    else:
         W.ast[a, S_OVERFLOW] = 1.0
-        return
-    j = base + 2 * ((int(g[off + H_BUY]) + n) % cap)
-    g[j] = t_local
-    g[j + 1] = lots
-    g[off + H_BUY + 1] = n + 1
-    W.ast[a, S_BOUGHT] += lots
-
-
-@njit(cache=True, _nrt=False)
-def _unseen(W, a, now):
-    """Lots of the buys the agent learns of at or after ``now`` (not yet seen:
-    a Python strategy is told of them by a later event)."""
-    g = W.gbuf
-    off = W.ai[a, I_OFF]
-    base, cap = _base(g, off, H_BUY)
-    h = int(g[off + H_BUY])
-    n = int(g[off + H_BUY + 1])
-    s = 0.0
-    for i in range(n - 1, -1, -1):
-        j = base + 2 * ((h + i) % cap)
-        if g[j] >= now:
-            s += g[j + 1]
-        else:
-            break
-    return s
 
 
 @njit(cache=True, _nrt=False)
 def observe(W, a, now, mid, value):
     """``RiskControls.observe`` then ``range_bps``: returns (range bps, lots
     bought in the window)."""
+    g, off, t = W.gbuf, W.ai[a, I_OFF], float(now)
     c = now - W.ai[a, I_W]
-    _push_monotone(W, a, H_HI, float(now), mid, True)
-    _push_monotone(W, a, H_LO, float(now), mid, False)
-    _cut(W, a, H_HI, c)
-    _cut(W, a, H_LO, c)
-    W.ast[a, S_BOUGHT] -= _cut(W, a, H_BUY, c)
+    ok = _push_monotone(g, off, H_HI, t, mid, True)
+    ok &= _push_monotone(g, off, H_LO, t, mid, False)
+    _cut(g, off, H_HI, c)
+    _cut(g, off, H_LO, c)
+    W.ast[a, S_BOUGHT] -= _cut(g, off, H_BUY, c)
     if W.ast[a, S_START_VALUE] != W.ast[a, S_START_VALUE]:     # NaN: the first observation
         W.ast[a, S_START_VALUE] = value
-    _push_monotone(W, a, H_VAL, float(now), value, True)
-    _cut(W, a, H_VAL, now - W.ai[a, I_WD])
-    W.ast[a, S_PEAK] = _left(W, a, H_VAL)
+    ok &= _push_monotone(g, off, H_VAL, t, value, True)
+    _cut(g, off, H_VAL, now - W.ai[a, I_WD])
+    if not ok:
+        W.ast[a, S_OVERFLOW] = 1.0
+    W.ast[a, S_PEAK] = _left(g, off, H_VAL)
     W.ast[a, S_VALUE] = value
-    hi = _left(W, a, H_HI)
-    lo = _left(W, a, H_LO)
+    hi = _left(g, off, H_HI)
+    lo = _left(g, off, H_LO)
     rng = (hi - lo) / hi * 1e4 if hi > 0 else 0.0
-    return rng, W.ast[a, S_BOUGHT] - _unseen(W, a, now)
+    return rng, W.ast[a, S_BOUGHT] - _unseen(g, off, now)
 
 
 @njit(cache=True, _nrt=False)
@@ -263,11 +246,10 @@ def decide_controls(W, a, now, inv, rng, bought):
         W.ast[a, S_PULLED] = np.nan
         W.ast[a, S_REENTRIES] += 1
         # the drawdown is measured afresh after re-entry
-        g = W.gbuf
-        off = W.ai[a, I_OFF]
+        g, off = W.gbuf, W.ai[a, I_OFF]
         g[off + H_VAL] = 0
         g[off + H_VAL + 1] = 0
-        _push_monotone(W, a, H_VAL, float(now), W.ast[a, S_VALUE], True)
+        _append(g, off, H_VAL, float(now), W.ast[a, S_VALUE])
         W.ast[a, S_PEAK] = W.ast[a, S_VALUE]
     pulled = W.ast[a, S_PULLED] == W.ast[a, S_PULLED]
     mx = W.ap[a, P_MAX_INV]
@@ -286,5 +268,5 @@ def summary(W, a: int) -> dict:
                 reentries=int(s[S_REENTRIES]), overflow=bool(s[S_OVERFLOW]))
 
 
-__all__ = ["TRIGGERS", "BUY_CAP", "configure", "caps", "block_size", "observe", "decide_controls",
+__all__ = ["TRIGGERS", "BUY_CAP", "configure", "windows_ns", "caps", "block_size", "observe", "decide_controls",
            "record_buy", "summary", "L", "math"]

@@ -421,13 +421,7 @@ class Simulation:
             a += p.count
         if not todo:
             return W
-        sizes = []
-        for a, p in todo:
-            step = int(p.config.refresh_s * 1e9)
-            if step <= 0:
-                raise ValueError("agent population KIND_GUARDED_MM: refresh_s must be > 0 seconds")
-            r = p.config.risk
-            sizes.append(G.block_size(*G.caps(step, int(r.window_s * 1e9), int(r.drawdown_window_s * 1e9))))
+        sizes = [G.block_size(p.config) for _, p in todo]
         W = W._replace(gbuf=np.zeros(sum(sizes)))
         off = 0
         for (a, p), n in zip(todo, sizes):
@@ -504,9 +498,10 @@ class Simulation:
                 progress(int(self.W.clock[L.K_NOW]), t_stop)
         over = np.nonzero((self.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM) & (self.W.ast[:, _G.S_OVERFLOW] != 0))[0]
         if len(over):
-            raise RuntimeError(f"compiled guarded market maker(s) {over.tolist()}: more buy fills within "
-                               f"window_s than lob.sim.guarded.BUY_CAP; their adverse-fill counts are "
-                               f"wrong from then on (raise BUY_CAP or use the Python GuardedLadderMM)")
+            raise RuntimeError(f"compiled guarded market maker(s) {over.tolist()}: a window ring overflowed "
+                               f"(more buy fills within window_s than lob.sim.guarded.BUY_CAP); their "
+                               f"controls are wrong from then on (raise BUY_CAP or use the Python "
+                               f"GuardedLadderMM)")
         if t_stop >= self.t_end:
             for strat in self.strategies.values():
                 strat.on_stop()
