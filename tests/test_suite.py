@@ -103,13 +103,19 @@ def test_bad_suites_are_refused_naming_the_entry_and_field():
 
 def _mm_specs(spec, user_cls):
     """(book, is the user's) of the unified-account market makers of a spec:
-    the populations built from ``user_cls`` or from a GuardedLadderMM factory."""
+    the populations built from ``user_cls``, from a GuardedLadderMM factory or
+    of its compiled kind."""
+    from lob.sim import layout as L
     from strategies.guarded_ladder import GuardedLadderMM
     out = []
     for i, p in enumerate(spec.agents):
-        if p.margin_venue is None or p.strategy is None:
+        if p.margin_venue is None:
             continue
-        if p.strategy is user_cls:
+        if p.kind == L.KIND_GUARDED_MM:
+            out.append((i, p.book, False))
+        elif p.strategy is None:
+            continue
+        elif p.strategy is user_cls:
             out.append((i, p.book, True))
         elif not isinstance(p.strategy, type) and isinstance(p.strategy(), GuardedLadderMM):
             out.append((i, p.book, False))
