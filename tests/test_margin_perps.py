@@ -117,6 +117,26 @@ def test_mark_price_median():
     assert PF.mark_price(100.0, 0.0001, 4 * 3600, 0.3, 99.0) == pytest.approx(100.005)
 
 
+def test_mark_price_is_numpys_median_bit_for_bit():
+    """The median of three is taken without np.median; it must give the
+    very value np.median gives, NaN included, on arrays and scalars."""
+    g = np.random.default_rng(7)
+    for _ in range(50):
+        n = int(g.integers(1, 40))
+        idx, f, basis, last = g.lognormal(0, 2, n), g.normal(0, 1e-3, n), g.normal(0, 1, n), g.lognormal(0, 2, n)
+        for arr in (idx, basis, last):
+            arr[g.random(n) < 0.1] = np.nan
+        t = float(g.uniform(0, 8 * 3600))
+        p1 = idx * (1.0 + f * (t / PF.FUNDING_INTERVAL_S))
+        tie = g.random(n) < 0.2
+        last[tie] = p1[tie]                                                  # ties
+        want = np.median(np.stack([p1, idx + basis, last]), axis=0)
+        got = PF.mark_price(idx, f, t, basis, last)
+        assert np.array_equal(got, want, equal_nan=True)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert PF.mark_price(100.0, 0.0, 0.0, np.nan, 100.0) != PF.mark_price(100.0, 0.0, 0.0, np.nan, 100.0)
+
+
 def test_mark_price_state():
     st = PF.MarkPriceState(2, window=3)
     for mid in (101.0, 102.0, 103.0, 104.0):           # basis 1,2,3,4: MA over the last 3 = 3

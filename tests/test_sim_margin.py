@@ -401,3 +401,45 @@ def test_risk_engine_also_revalues_on_a_price_move():
     take_fast = t_fast["ts"][t_fast["kind"] == RE.EV_TAKEOVER][0]
     assert take_slow == 10 * NS and 5 * NS < take_fast <= 5.2 * NS
     assert (res.conservation_error() == 0).all()
+
+
+def test_risk_engine_compiled_pieces_equal_their_numpy_twins(monkeypatch):
+    """On every cycle of a short crash (perps, takeovers, slices): the
+    compiled price matrix equals the numpy one (and leaves the same state),
+    the compiled account rows equal _spot/_pos_all/_cost, the compiled
+    liquidity score equals the per-book loop."""
+    from lob.run import scenario_spec
+    from lob.sim.risk import RiskEngine
+
+    fast_prices, fast_score = RiskEngine.prices, RiskEngine._score
+    seen = {"cycles": 0, "scores": 0}
+
+    def prices(self, now):
+        ring, n, known = self._ring.copy(), self._ring_n, self._known.copy()
+        P = fast_prices(self, now).copy()
+        after = (self._ring.copy(), self._ring_n, self._known.copy())
+        self._ring[:], self._ring_n, self._known[:] = ring, n, known
+        Q = self._prices_numpy(now)
+        assert np.array_equal(P, Q, equal_nan=True)
+        assert np.array_equal(after[0], self._ring, equal_nan=True) and after[1] == self._ring_n
+        assert np.array_equal(after[2], self._known, equal_nan=True)
+        rows = self.accts
+        sp, po, co = self._margin_rows(rows, np.zeros_like(self._acc_spot), np.zeros_like(self._acc_pos),
+                                       np.zeros_like(self._acc_cost))
+        assert (sp == self._spot(rows)).all() and (po == self._pos_all(rows)).all() and (co == self._cost(rows)).all()
+        seen["cycles"] += 1
+        return Q
+
+    def score(self):
+        s = fast_score(self)
+        assert np.array_equal(s, self._score_python(), equal_nan=True)
+        seen["scores"] += 1
+        return s
+
+    monkeypatch.setattr(RiskEngine, "prices", prices)
+    monkeypatch.setattr(RiskEngine, "_score", score)
+    spec = scenario_spec("oct-10-2025", duration_s=900.0, shock_s=200.0, n_alts=4, n_calm_alts=2)
+    res = Simulation(spec, seed=1).run()
+    assert (res.conservation_error() == 0).all()
+    ev = res.frame("margin_events")
+    assert seen["cycles"] > 500 and seen["scores"] > 0 and (ev["kind"] == RE.EV_SLICE).any()

@@ -334,3 +334,16 @@ def tops(arena, out):
         out[b, 0] = best_price(arena, b, C.BUY)
         out[b, 1] = best_price(arena, b, C.SELL)
         out[b, 2] = arena[arena[Y.H_BOOK_OFF] + b * Y.N_BOOK + Y.B_LAST_PX]
+
+
+@njit(cache=True, _nrt=False)
+def bid_depth_many(arena, books, bps, out):
+    """Bid lots within ``bps`` of the mid (:func:`depth_within`'s first
+    value) of each book in ``books`` into ``out`` (same length; a book < 0
+    gives 0).  O(levels in range) per book, one compiled call for all."""
+    for j in range(books.shape[0]):
+        b = books[j]
+        if b < 0:
+            out[j] = 0
+        else:
+            out[j] = depth_within(arena, b, bps)[0]

@@ -157,7 +157,9 @@ def mark_price(index, last_funding_rate, time_to_funding_s, basis_ma, last,
     p1 = index * (1.0 + np.asarray(last_funding_rate, float) * (np.asarray(time_to_funding_s, float)
                                                                   / interval_s))
     p2 = index + np.asarray(basis_ma, float)
-    m = np.median(np.stack(np.broadcast_arrays(p1, p2, np.asarray(last, float))), axis=0)
+    p3 = np.asarray(last, float)
+    # the median of three, as np.median gives it (the middle value; NaN if any is)
+    m = np.maximum(np.minimum(p1, p2), np.minimum(np.maximum(p1, p2), p3))
     return float(m) if m.ndim == 0 else m
 
 

@@ -43,6 +43,7 @@ import inspect
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..core import _queries as EQ
 from ..core import codes as C
@@ -315,6 +316,20 @@ class RiskEngine(Strategy):
         self._no_index = ~self._has & ~self._has_index
         self._out = np.empty((len(rows), U.N_V))
         self._mark = np.zeros(n_p)
+        # buffers of _margin_rows / _margin_one and _score
+        self._acc_spot = np.zeros((len(rows), n_a), np.int64)
+        self._acc_pos = np.zeros((len(rows), n_p), np.int64)
+        self._acc_cost = np.zeros((len(rows), n_p), np.int64)
+        self._one_row = np.zeros(1, np.int64)
+        self._one_spot = np.zeros((1, n_a), np.int64)
+        self._one_pos = np.zeros((1, n_p), np.int64)
+        self._one_cost = np.zeros((1, n_p), np.int64)
+        self._score_books = np.concatenate([self.book_of, self.perp_book]).astype(np.int64)
+        self._score_lots = np.zeros(len(self._score_books), np.int64)
+        self._score_has = self.book_of >= 0
+        self._mid_b = np.zeros(len(spec.books))
+        self._mid = np.zeros(n_a)
+        self._last = np.zeros(n_a)
 
     def on_start(self):
         pass
@@ -330,10 +345,34 @@ class RiskEngine(Strategy):
         return (last * self.tick_usd[b] if last > 0 else np.nan), last * self.tick_usd[b]
 
     def prices(self, now: int) -> np.ndarray:
-        """The price matrix ``[asset, source]`` in USD per unit at ``now``
-        (vectorized: one compiled read of every book's top, then numpy; the
-        index's median and the average's mean as ``np.nanmedian`` and
-        ``np.nanmean`` compute them, without their overhead)."""
+        """The price matrix ``[asset, source]`` in USD per unit at ``now``:
+        one compiled read of every book's top, the mids and the index in
+        compiled code (:func:`_book_mids`, :func:`_fill_prices`), the
+        short-window average as ``np.nanmean`` computes it
+        (:func:`_nanmean_rows`).  Identical to :meth:`_prices_numpy`, the
+        readable version (``tests/test_margin_risk.py`` runs both on every
+        cycle of a crash).  O(books + assets x window) per call."""
+        W = self._sim.W
+        P = self._prices
+        tp = self._tops
+        EQ.tops(W.arena, tp)
+        ring = self._ring
+        k = self._ring_n % ring.shape[1]
+        _book_mids(tp, self.tick_usd, self._has, self._bo, ring, k, self._mid_b, self._mid, self._last)
+        self._ring_n += 1
+        m = min(self._ring_n, ring.shape[1])
+        avg = _nanmean_rows(ring[:, :m] if m < ring.shape[1] else ring)
+        _fill_prices(self._mid_b, self._mid, self._last, avg, self._ix_ok, self._ix0, W.oracle, WD.OR_VALUE,
+                     WD.OR_ON, self._tick_bo, self._orc_fixed, self.oracle_usd, self._no_index, self.q, self.perp_c,
+                     self._known, P)
+        return P
+
+    def _prices_numpy(self, now: int) -> np.ndarray:
+        """:meth:`prices` in numpy, the readable reference: the price matrix
+        ``[asset, source]`` in USD per unit at ``now`` (one compiled read of
+        every book's top, then numpy; the index's median and the average's
+        mean as ``np.nanmedian`` and ``np.nanmean`` compute them, without
+        their overhead).  The same state changes as :meth:`prices`."""
         W = self._sim.W
         P = self._prices
         tp = self._tops
@@ -438,8 +477,24 @@ class RiskEngine(Strategy):
             return np.zeros(np.shape(rows) + (0,), np.int64)
         return np.ascontiguousarray(self._sim.W.cost[rows][..., self.perp_c])
 
-    def _score(self):
-        """Liquidity of each asset: USD bid depth within 2% of the mid."""
+    def _margin_rows(self, rows: np.ndarray, spot: np.ndarray, pos: np.ndarray, cost: np.ndarray):
+        """:meth:`_spot`, :meth:`_pos_all` and :meth:`_cost` of ``rows``
+        (int64 accounts) in one compiled pass into the given buffers
+        (``[len(rows), assets]``, ``[len(rows), perps]`` twice); the same
+        values, without the fancy-indexing copies.  Returns the buffers."""
+        W = self._sim.W
+        _margin_rows(W.bal, W.cost, rows, self.q, self.perp_c, self.perp_lot, spot, pos, cost)
+        return spot, pos, cost
+
+    def _margin_one(self, acct: int):
+        """One account's 1-D ``(spot, pos, cost)`` rows (:meth:`_margin_rows`),
+        in buffers reused by the next call."""
+        self._one_row[0] = acct
+        sp, po, co = self._margin_rows(self._one_row, self._one_spot, self._one_pos, self._one_cost)
+        return sp[0], po[0], co[0]
+
+    def _score_python(self):
+        """:meth:`_score` one book at a time, the readable reference."""
         W = self._sim.W
         n_a = self._prices.shape[0]
         s = np.zeros(n_a)
@@ -451,6 +506,21 @@ class RiskEngine(Strategy):
         for j, b in enumerate(self.perp_book.tolist()):
             bid_lots, _ = EQ.depth_within(W.arena, b, 200)
             s[self.perp_c[j]] = bid_lots * self.cfg.contract_size[j] * self._mark[j]
+        return s
+
+    def _score(self):
+        """Liquidity of each asset: USD bid depth within 2% of the mid (one
+        compiled depth read for every book; identical to :meth:`_score_python`)."""
+        W = self._sim.W
+        lots = self._score_lots
+        EQ.bid_depth_many(W.arena, self._score_books, 200, lots)
+        n_a = self._prices.shape[0]
+        s = np.zeros(n_a)
+        h = self._score_has
+        sb = self.book_of[h]
+        s[h] = lots[:n_a][h] * W.books[sb, L.BK_LOT] / self.cfg.atoms_per_unit[h] * self._prices[h, U.SRC_MID]
+        if len(self.perp_c):
+            s[self.perp_c] = lots[n_a:] * self.cfg.contract_size * self._mark
         return s
 
     # ------------------------------------------------------------ the cycle
@@ -485,8 +555,8 @@ class RiskEngine(Strategy):
         sim, W = self._sim, self._sim.W
         P = self.prices(now)
         self._perps(now)
-        out = U.value_accounts(self.cfg, P, self._mark, self._spot(self.accts), self._pos_all(self.accts),
-                               self._cost(self.accts), self._out)
+        out = U.value_accounts(self.cfg, P, self._mark,
+                               *self._margin_rows(self.accts, self._acc_spot, self._acc_pos, self._acc_cost), self._out)
         # an asset with no price at all yet (no trade, no quote, no oracle)
         # makes its holders' ratios NaN: they are not judged until it has one
         # Only the flagged accounts are visited in Python: O(accounts) numpy
@@ -540,11 +610,10 @@ class RiskEngine(Strategy):
 
     def _slice(self, acct, now, score):
         sim, W = self._sim, self._sim.W
-        bal = self._spot(acct)
-        pos = self._pos_all([acct])[0]
-        pscore = np.array([score[c] for c in self.perp_c.tolist()]) if len(self.perp_c) else np.zeros(0)
+        bal, pos, cost = self._margin_one(acct)
+        pscore = score[self.perp_c]
         act, item, idx, side, qty, lim, ratio, net = RE.next_slice(
-            self.cfg, self.rp, self._prices, self._mark, bal, pos, self._cost(acct),
+            self.cfg, self.rp, self._prices, self._mark, bal, pos, cost,
             int(W.bal[self.fund_acct, self.q]), score, pscore, self._ref[acct], self._step[acct], True)
         if act == RE.ACT_DONE:
             self.statuses[self.row_of[acct]] = 0
@@ -644,8 +713,7 @@ class RiskEngine(Strategy):
         ev["filled"] += qty if perp else qty * int(W.books[b, L.BK_LOT])
         ev["notional"] += notional
         # the liquidation fee, capped at the account's remaining net equity
-        v = U.value_one(self.cfg, self._prices, self._mark, self._spot(acct), self._pos_all([acct])[0],
-                        self._cost(acct))
+        v = U.value_one(self.cfg, self._prices, self._mark, *self._margin_one(acct))
         cap = int(np.floor(v[U.V_NET] * self.cfg.atoms_per_unit[self.q])) if v[U.V_NET] > 0 else 0
         fee = max(0, min(int(np.rint(self.rp.fee_rate * notional)), cap))
         W.bal[acct, self.q] -= fee
@@ -711,6 +779,124 @@ _EV_DEFAULTS = {k: p.default for k, p in inspect.signature(RE.make_event).parame
                 if p.default is not inspect.Parameter.empty}
 if set(_EV_FIELDS) != set(_EV_DEFAULTS) | {"kind", "account"}:      # pragma: no cover
     raise ImportError("lob.sim.risk: make_event's parameters and MARGIN_EVENT_DTYPE differ")
+
+@njit(cache=True)
+def _book_mids(tops, tick, has, bo, ring, k, mid_b, mid, last):
+    """Per book (``tops[b] = bid, ask, last`` ticks): ``mid_b[b]`` = the mid
+    in USD, or the last trade, or NaN; per asset (its book ``bo[a]`` where
+    ``has[a]``): ``mid[a]``, ``last[a]`` (the last trade, else the mid) and
+    ``ring[a, k] = mid[a]``.  The elementwise formulas of
+    :meth:`RiskEngine._prices_numpy`, in the same order."""
+    nb = tops.shape[0]
+    last_b = np.empty(nb)
+    for b in range(nb):
+        bid, ask, lt = tops[b, 0], tops[b, 1], tops[b, 2]
+        if bid > 0 and ask > 0:
+            v = 0.5 * (bid + ask)
+        elif lt > 0:
+            v = float(lt)
+        else:
+            v = np.nan
+        mid_b[b] = v * tick[b]
+        last_b[b] = lt * tick[b] if lt > 0 else mid_b[b]
+    for a in range(has.shape[0]):
+        if has[a]:
+            mid[a] = mid_b[bo[a]]
+            last[a] = last_b[bo[a]]
+        else:
+            mid[a] = np.nan
+            last[a] = np.nan
+        ring[a, k] = mid[a]
+
+
+@njit(cache=True)
+def _fill_prices(mid_b, mid, last, avg, ix_ok, ix0, oracle, or_value, or_on, tick_bo, orc_fixed, oracle_usd,
+                 no_index, q, perp_c, known, P):
+    """The rest of :meth:`RiskEngine._prices_numpy` into ``P[asset,
+    source]`` and ``known``: the index (the median of the asset's books'
+    mids as ``_nanmedian_rows`` takes it), the oracle, the fall-backs for
+    sources that cannot be read, the quote at 1 and the contracts at 0."""
+    n_a, w = ix_ok.shape
+    vals = np.empty(w)
+    for a in range(n_a):
+        cnt = 0
+        for j in range(w):
+            if ix_ok[a, j]:
+                x = mid_b[ix0[a, j]]
+                if x == x:
+                    vals[cnt] = x
+                    cnt += 1
+        if cnt == 0:
+            index = np.nan
+        else:
+            for i in range(1, cnt):             # insertion sort of the few venues' mids
+                x = vals[i]
+                j = i - 1
+                while j >= 0 and vals[j] > x:
+                    vals[j + 1] = vals[j]
+                    j -= 1
+                vals[j + 1] = x
+            h = cnt // 2
+            lo = vals[h] if cnt % 2 == 1 else vals[h - 1]
+            index = (lo + vals[h]) / 2.0
+        if orc_fixed[a]:
+            orc = oracle_usd[a]
+        elif oracle[a, or_on] != 0.0:
+            orc = oracle[a, or_value] * tick_bo[a]
+        else:
+            orc = np.nan
+        orc_ok = np.isfinite(orc)
+        P[a, U.SRC_LAST] = last[a]
+        P[a, U.SRC_MID] = mid[a]
+        P[a, U.SRC_AVG] = avg[a]
+        P[a, U.SRC_INDEX] = index
+        P[a, U.SRC_ORACLE] = orc if orc_ok else mid[a]
+        if np.isfinite(mid[a]):
+            fb = mid[a]
+        elif np.isfinite(last[a]):
+            fb = last[a]
+        else:
+            fb = orc
+        for c in range(P.shape[1]):
+            if not np.isfinite(P[a, c]):
+                P[a, c] = known[a, c] if np.isfinite(known[a, c]) else fb
+        if no_index[a] and not orc_ok:
+            for c in range(P.shape[1]):
+                P[a, c] = 0.0
+    nc = P.shape[1]
+    for c in range(nc):
+        P[q, c] = 1.0
+    for a in range(n_a):
+        for c in range(nc):
+            known[a, c] = P[a, c]
+    for m in range(perp_c.shape[0]):
+        for c in range(nc):
+            P[perp_c[m], c] = 0.0
+
+
+@njit(cache=True)
+def _margin_rows(bal, cost, rows, q, perp_c, perp_lot, spot, pos, pcost):
+    """For each ``rows[j]``: ``spot[j]`` = its balances with the contract
+    columns zeroed and their entry costs added back to the quote ``q``;
+    ``pos[j, m]`` = contracts ``bal // perp_lot[m]`` (floor); ``pcost[j, m]``
+    = entry costs (quote atoms).  Integer atoms throughout."""
+    n_a = bal.shape[1]
+    n_p = perp_c.shape[0]
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        for a in range(n_a):
+            spot[j, a] = bal[r, a]
+        add = 0
+        for m in range(n_p):
+            c = perp_c[m]
+            pos[j, m] = bal[r, c] // perp_lot[m]
+            pcost[j, m] = cost[r, c]
+            add += cost[r, c]
+        if n_p > 0:
+            spot[j, q] += add
+            for m in range(n_p):
+                spot[j, perp_c[m]] = 0
+
 
 # engine arena layout pieces used for the last trade price
 from ..core import _layout as _EY  # noqa: E402
