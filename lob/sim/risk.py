@@ -326,7 +326,6 @@ class RiskEngine(Strategy):
         self._one_cost = np.zeros((1, n_p), np.int64)
         self._score_books = np.concatenate([self.book_of, self.perp_book]).astype(np.int64)
         self._score_lots = np.zeros(len(self._score_books), np.int64)
-        self._score_has = self.book_of >= 0
         self._mid_b = np.zeros(len(spec.books))
         self._mid = np.zeros(n_a)
         self._last = np.zeros(n_a)
@@ -350,7 +349,7 @@ class RiskEngine(Strategy):
         compiled code (:func:`_book_mids`, :func:`_fill_prices`), the
         short-window average as ``np.nanmean`` computes it
         (:func:`_nanmean_rows`).  Identical to :meth:`_prices_numpy`, the
-        readable version (``tests/test_margin_risk.py`` runs both on every
+        readable version (``tests/test_sim_margin.py`` runs both on every
         cycle of a crash).  O(books + assets x window) per call."""
         W = self._sim.W
         P = self._prices
@@ -516,7 +515,7 @@ class RiskEngine(Strategy):
         EQ.bid_depth_many(W.arena, self._score_books, 200, lots)
         n_a = self._prices.shape[0]
         s = np.zeros(n_a)
-        h = self._score_has
+        h = self._has
         sb = self.book_of[h]
         s[h] = lots[:n_a][h] * W.books[sb, L.BK_LOT] / self.cfg.atoms_per_unit[h] * self._prices[h, U.SRC_MID]
         if len(self.perp_c):
@@ -780,6 +779,7 @@ _EV_DEFAULTS = {k: p.default for k, p in inspect.signature(RE.make_event).parame
 if set(_EV_FIELDS) != set(_EV_DEFAULTS) | {"kind", "account"}:      # pragma: no cover
     raise ImportError("lob.sim.risk: make_event's parameters and MARGIN_EVENT_DTYPE differ")
 
+
 @njit(cache=True)
 def _book_mids(tops, tick, has, bo, ring, k, mid_b, mid, last):
     """Per book (``tops[b] = bid, ask, last`` ticks): ``mid_b[b]`` = the mid
@@ -817,6 +817,7 @@ def _fill_prices(mid_b, mid, last, avg, ix_ok, ix0, oracle, or_value, or_on, tic
     mids as ``_nanmedian_rows`` takes it), the oracle, the fall-backs for
     sources that cannot be read, the quote at 1 and the contracts at 0."""
     n_a, w = ix_ok.shape
+    nc = P.shape[1]
     vals = np.empty(w)
     for a in range(n_a):
         cnt = 0
@@ -857,13 +858,12 @@ def _fill_prices(mid_b, mid, last, avg, ix_ok, ix0, oracle, or_value, or_on, tic
             fb = last[a]
         else:
             fb = orc
-        for c in range(P.shape[1]):
+        for c in range(nc):
             if not np.isfinite(P[a, c]):
                 P[a, c] = known[a, c] if np.isfinite(known[a, c]) else fb
         if no_index[a] and not orc_ok:
-            for c in range(P.shape[1]):
+            for c in range(nc):
                 P[a, c] = 0.0
-    nc = P.shape[1]
     for c in range(nc):
         P[q, c] = 1.0
     for a in range(n_a):
