@@ -82,7 +82,7 @@ Parameters (units: s, USD; ranges ``(low, high)`` are uniform draws):
   multiplies by the same factor); ``arb_inventory_usd``, ``major_arb_mult``;
 * ``params_seed`` draws the population (prices, depth factors, accounts).
 
-Calibration (version 2 of ``oct-10-2025.toml``) and its measured values:
+Calibration (version 3 of ``oct-10-2025.toml``) and its measured values:
 see the README and the closing note of issue #7.
 
 A margin ratio here is the venue's uniMMR: haircut-weighted collateral
@@ -195,12 +195,12 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 mm_quote_frac: float = 0.02,
                 longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (4.0, 14.0),
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
-                stink_scale: float = 1.0, stink_usd: float = 3_000_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0, liq_stall_backoff_s: float = 30.0,
-                loops: bool = True, looper_drawdown: tuple = (0.01, 0.04), usde_arb_capital: float = 1_000_000.0, looper_capital_usd: float = 40_000.0,
+                stink_scale: float = 1.0, stink_usd: float = 4_800_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0, liq_stall_backoff_s: float = 30.0,
+                loops: bool = True, looper_drawdown: tuple = (0.02, 0.05), usde_arb_capital: float = 1_000_000.0, looper_capital_usd: float = 40_000.0,
                 usde_stink_usd: float = 20_000_000.0, usde_value_capital_usd: float = 3_000_000.0,
                 usde_value_wake_s: float = 30.0, value_wake_s: float = 5.0,
                 value_capital_usd: float = 100_000.0, arb_inventory_usd: float = 200_000.0, major_arb_mult: float = 5.0,
-                zi_vol_ref_bps: float = 10.0, zi_vol_horizon_s: float = 60.0, value_vol_ref_bps: float = 23.0,
+                zi_vol_ref_bps: float = 10.0, zi_vol_horizon_s: float = 60.0, value_vol_ref_bps: float = 10.0,
                 perps: tuple = ("BTC", "ETH"), perp_longs: int = 60, perp_leverage: tuple = (10.0, 0.5),
                 perp_notional_usd: float = 50_000.0, perp_basis_traders: int = 10, perp_arbs: int = 4,
                 perp_arb_usd: float = 100_000.0,
