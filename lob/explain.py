@@ -3,16 +3,23 @@
 times (seconds after the shock).
 
 The mission's chain, in its order: shock -> loop unwinds -> USDe depeg on
-the large exchange -> lending liquidations -> market makers' unified
-accounts taken over -> market makers pulling bids -> altcoin wicks.  Each
-step is found in the run's tables (the chain's unwinds and liquidations,
-the per-second stress table, the risk engine's events, the market makers'
-table, the wicks); a step with no events says so.
+the large exchange -> liquidations of loops (the exchange taking over its
+loopers' accounts) and the lending protocol's liquidations -> market makers'
+unified accounts taken over -> market makers pulling bids -> altcoin
+wicks.  Each step is found in the run's tables: the loop unwinds are the
+exchange loopers' (``loopers``) and the on-chain loopers' (``chain_unwinds``),
+the depeg is read from the per-second stress table, the loop liquidations
+from the risk engine's takeovers of loopers' accounts and the chain's
+liquidations, then the market makers' table (pulls: the first pull of each
+market maker on an altcoin book -- the books the chain ends on -- where
+the run has altcoins) and the wicks; a step with no events says so.
 
 Each step's times: the first event, the *onset* (the time by which a tenth
 of the step's events had happened: one early outlier -- a market maker
 whose kill switch fired on noise before anything happened -- does not
-make it) and the median.  The verdicts say whether the first times and
+make it) and the median.  The depeg is a state, not a count of events: its
+count is the seconds spent below the threshold and its onset is when it
+began (its first second).  The verdicts say whether the first times and
 the onsets follow the mission's order (steps with no events left out).
 """
 from __future__ import annotations
@@ -22,7 +29,7 @@ import sys
 from pathlib import Path
 
 ONSET_Q = 0.1      # a step's onset: when this share of its events had happened
-STEPS = ("shock", "loop unwinds", "USDe depeg on the large exchange (< 0.97)", "lending liquidations",
+STEPS = ("shock", "loop unwinds", "USDe depeg on the large exchange (< 0.97)", "loop and lending liquidations",
          "market makers' accounts taken over", "market makers pulling bids", "altcoin lows")
 
 
@@ -49,15 +56,16 @@ def timeline(run_dir, depeg: float = 0.97):
 
     rows = [dict(step="shock", count=1, first_s=0.0, onset_s=0.0, median_s=0.0)]
 
-    def add(step, times_s):
+    def add(step, times_s, state=False):
         t = np.asarray([x for x in times_s if x == x], float) - shock
         t = t[t >= 0]
+        onset = float(t.min() if state else np.quantile(t, ONSET_Q, method="inverted_cdf")) if len(t) else np.nan
         rows.append(dict(step=step, count=int(len(t)), first_s=float(t.min()) if len(t) else np.nan,
-                         onset_s=float(np.quantile(t, ONSET_Q, method="inverted_cdf")) if len(t) else np.nan,
-                         median_s=float(np.median(t)) if len(t) else np.nan))
+                         onset_s=onset, median_s=float(np.median(t)) if len(t) else np.nan))
 
-    unw = table("chain_unwinds")
-    add(STEPS[1], [] if unw is None else unw["ts"] / 1e9)
+    unw, lp = table("chain_unwinds"), table("loopers")
+    add(STEPS[1], ([] if unw is None else (unw["ts"] / 1e9).tolist())
+        + ([] if lp is None else lp["unwind_s"].tolist()))
     st = table("stress")
     dep = []
     if st is not None:
@@ -66,16 +74,20 @@ def timeline(run_dir, depeg: float = 0.97):
         if big is not None:
             u = u[u["venue"] == big]
         dep = u.loc[u["mid"] < depeg, "t_s"].tolist()
-    add(STEPS[2], dep)
+    add(STEPS[2], dep, state=True)
     liq = table("chain_liquidations")
-    add(STEPS[3], [] if liq is None else liq["ts"] / 1e9)
+    add(STEPS[3], ([] if liq is None else (liq["ts"] / 1e9).tolist())
+        + ([] if lp is None else lp["taken_over_s"].tolist()))
     me, mm = table("margin_events"), table("market_makers")
     taken = []
     if me is not None and mm is not None and len(mm):
         t = me[(me["kind"] == 2) & me["account"].isin(mm["account"])]
         taken = (t.groupby("account")["ts"].min() / 1e9).tolist()
     add(STEPS[4], taken)
-    add(STEPS[5], [] if mm is None else mm["first_pull_s"].tolist())
+    pulls = mm
+    if mm is not None and "symbol" in mm and mm["symbol"].str.startswith("ALT").any():
+        pulls = mm[mm["symbol"].str.startswith("ALT")]     # the altcoin books, where the chain ends
+    add(STEPS[5], [] if pulls is None else pulls["first_pull_s"].tolist())
     w = table("wicks")
     lows = []
     if w is not None:
@@ -87,6 +99,15 @@ def timeline(run_dir, depeg: float = 0.97):
         v = df[col].to_numpy()
         seen = v[~np.isnan(v)]
         df.attrs[key] = bool(np.all(np.diff(seen) >= 0))
+    # the worst inversion of the onsets: a step whose onset comes this long before an earlier step's
+    worst, pair = 0.0, None
+    v = df["onset_s"].to_numpy()
+    for j in range(len(v)):
+        for i in range(j):
+            if v[i] == v[i] and v[j] == v[j] and v[i] - v[j] > worst:
+                worst, pair = float(v[i] - v[j]), (df["step"][j], df["step"][i])
+    df.attrs["worst_inversion_s"] = worst
+    df.attrs["worst_inversion"] = pair
     return df
 
 
@@ -102,4 +123,7 @@ def main(args) -> int:
     print(f"first times in the mission's order: {'yes' if df.attrs['in_order'] else 'no'}")
     print(f"onsets (a tenth of each step's events) in the mission's order: "
           f"{'yes' if df.attrs['onsets_in_order'] else 'no'}")
+    if df.attrs["worst_inversion"] is not None:
+        early, late = df.attrs["worst_inversion"]
+        print(f"worst inversion: {early!r} begins {df.attrs['worst_inversion_s']:.1f} s before {late!r}")
     return 0

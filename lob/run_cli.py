@@ -84,7 +84,8 @@ def main(args) -> int:
         shock_s = min((t for t, _, _ in res.sim.spec.shocks), default=0.0)
         tables.update({"wicks": crash.wicks(res, shock_s), "liquidations": crash.liquidations(res),
                        "liquidation_volumes": crash.liquidation_volumes(res),
-                       "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res)})
+                       "market_makers": crash.market_makers(res), "accounts": crash.passive_leverage(res),
+                       "loopers": crash.loopers(res)})
         summary["wicks"] = _records(tables["wicks"])
         summary["liquidations"] = _records(tables["liquidations"])
         summary["liquidation_volumes"] = _records(tables["liquidation_volumes"])

@@ -40,7 +40,7 @@ FINGERPRINTS = {
     1: {"full": "c3e51f32ebe4da85", "short": "ebbbe82dae0edf9c"},
     2: {"full": "fb95617e2645a148", "short": "e4a1126db2a2b379"},   # oct-10-2025 version 2
     3: {"full": "7c152e91a1fb5af9", "short": "d6bd5ff04e767084"},   # its compiled_mms parameter (same fills)
-    4: {"full": "097654340a7c7838", "short": "562ad31959c4fb8f"},   # oct-10-2025 version 3
+    4: {"full": "180604ebbe574c48", "short": "9de71bafa9978e75"},   # oct-10-2025 version 3
 }
 
 COUNTERFACTUALS = ("mms-keep-quoting", "oracle-collateral", "no-loops", "half-leverage", "double-stink-bids")

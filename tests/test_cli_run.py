@@ -47,13 +47,27 @@ def test_explain_prints_the_causal_chain_of_a_run(tmp_path):
     from lob.explain import STEPS, timeline
     df = timeline(out)
     assert list(df["step"]) == list(STEPS)
+    # loop unwinds: the on-chain loopers' and the exchange loopers' (the loopers table)
     unw = pd.read_parquet(out / "chain_unwinds.parquet")
-    row = df.set_index("step").loc["loop unwinds"]
-    assert row["count"] == int((unw["ts"] >= 120e9).sum()) > 0
-    assert row["first_s"] == unw["ts"].min() / 1e9 - 120
+    lp = pd.read_parquet(out / "loopers.parquet")
+    assert len(lp) == 100 and lp["unwind_s"].notna().any()
+    t = np.concatenate([unw["ts"].to_numpy() / 1e9, lp["unwind_s"].dropna().to_numpy()]) - 120
+    t = np.sort(t[t >= 0])
+    rows = df.set_index("step")
+    row = rows.loc["loop unwinds"]
+    assert row["count"] == len(t) > len(unw) > 0
+    assert row["first_s"] == t[0]
     # the onset: the first time by which a tenth of the unwinds had happened
-    t = np.sort(unw["ts"][unw["ts"] >= 120e9].to_numpy() / 1e9 - 120)
     assert row["onset_s"] == t[int(np.ceil(0.1 * len(t))) - 1] and row["first_s"] <= row["onset_s"]
+    # the depeg is a state: its onset is its first second; loops liquidated include the exchange's takeovers
+    dep = rows.loc["USDe depeg on the large exchange (< 0.97)"]
+    assert dep["onset_s"] == dep["first_s"]
+    taken = lp["taken_over_s"].dropna().to_numpy() - 120
+    assert rows.loc["loop and lending liquidations", "count"] >= int((taken >= 0).sum()) > 0
+    # the worst inversion of the onsets, recomputed from the table
+    on = df["onset_s"].dropna().to_numpy()
+    worst = max([0.0] + [on[i] - on[j] for j in range(len(on)) for i in range(j)])
+    assert df.attrs["worst_inversion_s"] == worst and (worst == 0) == df.attrs["onsets_in_order"]
     p = _lob("explain", str(out))
     assert p.returncode == 0 and "USDe depeg" in p.stdout and "mission's order" in p.stdout
     # the report: figures and one self-contained HTML page (written by `lob run --out`)

@@ -48,6 +48,26 @@ def wicks(res, shock_s: float, *, pre_s: float = 60.0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def loopers(res) -> pd.DataFrame:
+    """Per exchange looper (a Python strategy with an ``unwind_ns``
+    attribute, e.g. ``usde_depeg.ExchangeLooper``): ``agent``, ``account``,
+    ``unwind_s`` (when it started unwinding, s of simulated time; NaN:
+    never) and ``taken_over_s`` (when the venue's risk engine took its
+    account over; NaN: never)."""
+    me = res.frame("margin_events")
+    taken = {} if me.empty else \
+        (me.loc[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() / 1e9).to_dict()
+    rows = []
+    for a, st in sorted(res.sim.strategies.items()):
+        if not hasattr(st, "unwind_ns"):
+            continue
+        acct = int(res.sim.W.agents[a, 1])
+        rows.append(dict(agent=int(a), account=acct,
+                         unwind_s=st.unwind_ns / 1e9 if st.unwind_ns is not None else np.nan,
+                         taken_over_s=taken.get(acct, np.nan)))
+    return pd.DataFrame(rows, columns=["agent", "account", "unwind_s", "taken_over_s"])
+
+
 def liquidations(res) -> pd.DataFrame:
     """Per venue, event kind of the risk engines and ``market`` (``spot``
     for a collateral asset or loan, ``perp`` for a perpetual position,
@@ -128,7 +148,8 @@ def passive_leverage(res) -> pd.DataFrame:
 
 def market_makers(res) -> pd.DataFrame:
     """Per market maker with risk controls (a strategy with a ``risk``
-    attribute, or a compiled guarded market maker): first pull time and trigger, number of pulls and re-entries,
+    attribute, or a compiled guarded market maker): its ``book``, ``venue``
+    and ``symbol``, first pull time and trigger, number of pulls and re-entries,
     whether its account was taken over, and its mark-to-market PnL at the
     last trade (quote units)."""
     sim = res.sim
@@ -163,7 +184,7 @@ def market_makers(res) -> pd.DataFrame:
         atom_q = float(sim.spec.assets[iq].atom)
         v1 = res.balances[acct, iq] * atom_q + res.balances[acct, ib] * atom_b * px
         v0 = sim.initial_balances[acct, iq] * atom_q + sim.initial_balances[acct, ib] * atom_b * px
-        rows.append(dict(agent=a, account=acct,
+        rows.append(dict(agent=a, account=acct, book=int(b), venue=bk.venue, symbol=f"{bk.base}/{bk.quote}",
                          first_pull_s=first / 1e9 if first is not None else np.nan,
                          trigger=trig, pulls=n_pulls,
                          reentries=n_re, taken_over=acct in taken, pnl=v1 - v0))

@@ -61,7 +61,12 @@ Parameters (units: s, USD; ranges ``(low, high)`` are uniform draws):
 * market makers: ``mm_per_alt``, ``mm_open_ratio`` (opening uniMMR of
   their accounts), ``mm_basket``/``mm_basket_frac``, ``mm_major_frac``,
   ``mm_usde_frac``, ``mm_lst_frac`` (collateral mix), ``mm_quote_frac``
-  (inventory share per quote level), ``kill_switch``;
+  (inventory share per quote level), ``kill_switch`` and its thresholds
+  drawn per market maker (``strategies.risk_controls``): ``mm_drawdown_bps``
+  (mark-to-market value under its peak of the last 600 s), ``mm_range_bps``
+  (high-low range of the mid over 60 s), ``mm_adverse_frac`` (lots bought
+  within 60 s, as a share of the inventory), ``mm_min_margin_ratio`` (the
+  account's uniMMR);
 * leverage: ``longs_per_alt``/``long_open_ratio``, ``longs_per_major``/
   ``major_long_open_ratio``, ``major_open_ratio`` (majors' market makers),
   ``leverage_scale`` (multiplies every loan), ``liq_target_ratio`` (the risk
@@ -192,7 +197,9 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 major_long_open_ratio: tuple = (5.0, 15.0), mm_basket: int = 8,
                 mm_basket_frac: float = 0.15, mm_usde_frac: tuple = (0.2, 0.6),
                 mm_lst_frac: tuple = (0.1, 0.4), mm_major_frac: float = 0.1,
-                mm_quote_frac: float = 0.02,
+                mm_quote_frac: float = 0.02, mm_drawdown_bps: tuple = (300.0, 1500.0),
+                mm_range_bps: tuple = (500.0, 2000.0), mm_adverse_frac: tuple = (0.05, 0.2),
+                mm_min_margin_ratio: tuple = (1.2, 2.0),
                 longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (4.0, 14.0),
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
                 stink_scale: float = 1.0, stink_usd: float = 4_800_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0, liq_stall_backoff_s: float = 30.0,
@@ -226,6 +233,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
     if not shock_tau_s >= 0:
         raise ValueError(f"shock_tau_s must be >= 0 seconds, got {shock_tau_s}")
     for name, (lo, hi) in (("mm_open_ratio", mm_open_ratio), ("long_open_ratio", long_open_ratio),
+                           ("mm_drawdown_bps", mm_drawdown_bps), ("mm_range_bps", mm_range_bps),
+                           ("mm_adverse_frac", mm_adverse_frac), ("mm_min_margin_ratio", mm_min_margin_ratio),
                            ("major_open_ratio", major_open_ratio), ("major_long_open_ratio", major_long_open_ratio)):
         if not 0 < lo <= hi:
             raise ValueError(f"{name} must be a range (low, high) with 0 < low <= high, got {(lo, hi)}")
@@ -402,10 +411,10 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
             bal["USDT"] = -loan
             risk = RiskControlsConfig(
                 window_s=60.0,
-                max_drawdown_bps=float(g.uniform(300, 1500)) if kill_switch else math.inf,
-                max_range_bps=float(g.uniform(500, 2000)) if kill_switch else math.inf,
-                max_bought_lots=float(lots(inv * g.uniform(0.05, 0.2), a)) if kill_switch else math.inf,
-                min_margin_ratio=float(g.uniform(1.2, 2.0)) if kill_switch else 0.0,
+                max_drawdown_bps=float(g.uniform(*mm_drawdown_bps)) if kill_switch else math.inf,
+                max_range_bps=float(g.uniform(*mm_range_bps)) if kill_switch else math.inf,
+                max_bought_lots=float(lots(inv * g.uniform(*mm_adverse_frac), a)) if kill_switch else math.inf,
+                min_margin_ratio=float(g.uniform(*mm_min_margin_ratio)) if kill_switch else 0.0,
                 pull="bids", reentry_s=float(g.uniform(300, 1800)), widen_per_100bps=0.5,
                 max_inventory_lots=float(lots(inv * 0.5, a)))
             cfg = GuardedLadderConfig(refresh_s=float(g.uniform(1.0, 3.0)), half_spread_bps=float(g.uniform(5, 20)),

@@ -157,6 +157,7 @@ class ExchangeLooper(Strategy):
         self.drawdown, self.slice_frac = drawdown, slice_frac
         self.alt0 = None
         self.unwinding = False
+        self.unwind_ns = None          # when it started unwinding (venue time, ns); None: never
 
     def on_wakeup(self, now):
         _, _, alt = self.bbo(ALT_BOOK)
@@ -164,6 +165,7 @@ class ExchangeLooper(Strategy):
             self.alt0 = alt or None
         elif alt and not self.unwinding and alt < self.alt0 * (1 - self.drawdown):
             self.unwinding = True
+            self.unwind_ns = now
         if self.unwinding and not self.open_orders():
             loan = -self.units("USDT")
             usde = self.units("USDe")
