@@ -88,6 +88,18 @@ def test_calm_run_conserves_and_trades():
     sim.engine.check()
 
 
+def test_more_agents_than_the_initial_event_heap_holds():
+    # every agent's first wake-up is queued before the loop can grow the heap (4,096 rows at
+    # least): 9,000 noise traders once wrote past it and corrupted memory
+    from lob.scenarios.calm_day import calm_day
+    sim = Simulation(calm_day(duration_s=30.0, n_noise=9000), seed=1)
+    assert sim.W.heap.shape[0] >= 2 * 9000
+    res = sim.run()
+    assert len(res.fills) > 0 and (res.conservation_error() == 0).all()
+    woke = np.unique(res.frame("submissions")["agent"]) if "submissions" in sim.spec.logs else None
+    assert woke is None or len(woke) > 100
+
+
 def test_same_seed_same_log_in_process_and_across_processes():
     d1 = Simulation(_small_day(120.0), seed=11).run().digest()
     d2 = Simulation(_small_day(120.0), seed=11).run().digest()

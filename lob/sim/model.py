@@ -300,8 +300,11 @@ class Simulation:
         n_acc = n_agents + len(spec.venues)          # fee accounts last
         self.engine = Engine(len(spec.books), order_capacity=4096, level_capacity=1024)
         caps = np.concatenate([np.full(p.count, p.list_cap) for p in pops]) if n_agents else np.zeros(0)
+        # the event heap holds every agent's first wake-up before the loop can grow it
+        heap_cap = 1 << max(12, int(2 * n_agents + 1024).bit_length())
         W = WD.empty_world(arena=self.engine.arena, n_books=len(spec.books), n_venues=len(spec.venues),
-                           n_accounts=n_acc, n_assets=len(spec.assets), n_agents=n_agents, list_caps=caps)
+                           n_accounts=n_acc, n_assets=len(spec.assets), n_agents=n_agents, list_caps=caps,
+                           heap_cap=heap_cap)
         W = W._replace(**{f: LOG_BUFFERS.get(getattr(W, f).shape, np.int64) for f in _LOG_FIELD.values()})
         for i, v in enumerate(spec.venues):
             W.venues[i] = (v.maker_ppm, v.taker_ppm, n_agents + i, 0)
@@ -439,6 +442,9 @@ class Simulation:
 
     @staticmethod
     def _push(W, t, kind, agent):
+        if W.clock[L.K_HEAPN] >= W.heap.shape[0]:
+            # the compiled push does not check bounds: never write past the heap
+            raise RuntimeError(f"event heap full ({W.heap.shape[0]} rows) pushing an event for agent {agent}")
         push_event(W.heap, W.clock, t, kind, agent)
 
     def halt(self, agent: int) -> None:
