@@ -6,6 +6,9 @@ second once compiled).
   concave in size; the default day's impact is convex.
 * ``activity_feedback``: the background flow's rates rise with recent
   volatility; the flow stays bounded (its cap) and the day still trades.
+* ``latent_traders``: latent traders (``agents.decide_latent``) with
+  hidden, diffusing reservation prices, revealed near the touch: impact
+  concave in size, its exponent below the default day's and below 1.
 """
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ SEEDS = (0, 1, 2)
 
 
 @lru_cache(maxsize=None)
-def _impacts(seed, latent):
-    sim = Simulation(calm_day(n_exec=10, latent_book=latent), seed=seed)
+def _impacts(seed, latent, traders=0):
+    sim = Simulation(calm_day(n_exec=10, latent_book=latent, latent_traders=traders), seed=seed)
     res = sim.run()
     s, f = res.snapshots, res.fills
     ok = (s["bid"] > 0) & (s["ask"] > 0)
@@ -37,8 +40,8 @@ def _impacts(seed, latent):
     return IM.metaorder_impact(metas, ts, mid, daily_volume=float(f["qty"].sum()), end_lag_ns=10**9)
 
 
-def _pooled(latent):
-    return np.concatenate([_impacts(s, latent) for s in SEEDS])
+def _pooled(latent, traders=0, seeds=SEEDS):
+    return np.concatenate([_impacts(s, latent, traders) for s in seeds])
 
 
 def _slope(imp, lo, hi):
@@ -74,3 +77,42 @@ def test_activity_feedback_is_bounded_and_trades():
     a = Simulation(calm_day(duration_s=600.0, activity_feedback=True), seed=3).run()
     b = Simulation(calm_day(duration_s=600.0, activity_feedback=True), seed=3).run()
     assert a.digest() == b.digest()
+
+
+def test_latent_traders_make_impact_concave():
+    # 2,000 latent traders (about 15 s a day): seeds 0-1 pooled
+    base, lat = _pooled(False, seeds=SEEDS[:2]), _pooled(False, 2000, seeds=SEEDS[:2])
+    fb = IM.fit_square_root_law(base["eta"], base["impact"], n_bins=10, n_boot=200, seed=0)
+    fl = IM.fit_square_root_law(lat["eta"], lat["impact"], n_bins=10, n_boot=200, seed=0)
+    assert fl.ci_high < 1.0 and fl.ci_high < fb.ci_low, (fl, fb)
+    # large metaorders: the latent traders' impact grows about as the square root of the size
+    assert _slope(lat, (700, 1500), (2500, 60000)) < 0.7
+
+
+def test_latent_traders_reveal_trade_renew_and_conserve():
+    p = (1.0, 1.0, 0.0005, 150.0, 100.0, 1.0, 30.0)
+    spec = calm_day(duration_s=900.0, latent_traders=300, latent_params=p)
+    sim = Simulation(spec, seed=4)
+    res = sim.run()
+    assert (res.conservation_error() == 0).all()
+    W = sim.W
+    lat = np.nonzero(W.agents[:, L.A_KIND] == L.KIND_LATENT)[0]
+    assert len(lat) == 300
+    f = res.fills
+    kind = W.agents[:, L.A_KIND]
+    taker = kind[f["taker_agent"]] == L.KIND_LATENT        # reservations reached: IOCs
+    maker = kind[f["maker_agent"]] == L.KIND_LATENT        # revealed near the touch: resting orders hit
+    assert taker.sum() > 0 and maker.sum() > 0
+    # the state: reservations within the birth band of the last mid (plus diffusion), buyers below
+    # the ask and sellers above the bid, and a resting order only within the reveal distance
+    s = res.snapshots
+    bid, ask = int(s["bid"][-1]), int(s["ask"][-1])
+    r, side, resting = W.ast[lat, 0], W.ast[lat, 1], W.ast[lat, 4]
+    mid = 0.5 * (bid + ask)
+    assert (np.abs(r - mid) < 150.0 + 200.0).all()
+    buy = side == 0
+    assert (resting[buy & (resting > 0)] < ask).all() and (resting[~buy & (resting > 0)] > bid).all()
+    assert (resting[buy & (resting > 0)] >= ask - 30 - 1 - 20).all()
+    same = Simulation(calm_day(duration_s=300.0, latent_traders=300, latent_params=p), seed=4).run()
+    again = Simulation(calm_day(duration_s=300.0, latent_traders=300, latent_params=p), seed=4).run()
+    assert same.digest() == again.digest()

@@ -52,6 +52,9 @@ Kinds:
   arbitrageur quoting around the index with a finite inventory (``ap[6]``).
 * GUARDED_MM: ``strategies.guarded_ladder.GuardedLadderMM`` with its risk
   controls, compiled (layout and windows in ``lob.sim.guarded``).
+* LATENT: one latent trader of the latent order book (``decide_latent``):
+  a hidden reservation price that diffuses, follows the news and is renewed,
+  sending an IOC when the market reaches it.
 """
 from __future__ import annotations
 
@@ -352,6 +355,83 @@ def decide_executor(W, a, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def decide_latent(W, a, now):
+    """A latent trader of the latent order book (Donier, Bonart,
+    Mastromatteo & Bouchaud 2015): an intention to trade ``~ap[4]`` lots at a
+    reservation price ``ast[0]`` (ticks).  At each wake (exponential
+    intervals, mean ``ap[0]`` s) the reservation diffuses (``ap[1]``
+    ticks/sqrt(s)) and moves with the news, ``ap[5]`` times the change of the
+    book's fundamental since the last wake; with probability ``1 - exp(-ap[2]
+    dt)`` the intention is renewed elsewhere.  A buyer whose reservation
+    reaches the ask (a seller's the bid) sends an IOC limit at it and is
+    renewed.  Within ``ap[6]`` ticks of the opposite best the intention is
+    revealed: it rests a limit order at its reservation (re-posted when the
+    reservation moves a tick), and is renewed once that order has filled.
+    A renewed trader is placed uniformly within ``ap[3]`` ticks of the mid,
+    a buyer below it, a seller above.  Uniform deposits, diffusion and
+    annihilation at the price make the latent density grow linearly with
+    the distance from the price: the mechanism of the square-root impact
+    law.  State: ``ast[0]`` reservation (0: none yet), ``ast[1]`` side,
+    ``ast[2]`` the fundamental and ``ast[3]`` the time (ns) at the last wake,
+    ``ast[4]`` the price of its resting order (0: none), ``ast[5]`` its size."""
+    b = W.ai[a, 0]
+    bid, ask, last = _view(W, a, now)
+    mid = _ref_price(W, a, now, bid, ask, last)
+    f = oracle_value(W, W.books[b, L.BK_REF], now)
+    r = W.ast[a, 0]
+    renew = r == 0.0
+    if not renew:
+        if W.ast[a, 4] > 0.0 and W.alcnt[a] == 0:
+            W.ast[a, 4] = 0.0                # its revealed order has filled
+            renew = True
+    if not renew:
+        dt = (now - W.ast[a, 3]) * 1e-9
+        r += W.ap[a, 1] * math.sqrt(dt) * rng.normal(W.arng, a)
+        if f > 0.0 and W.ast[a, 2] > 0.0:
+            r += W.ap[a, 5] * (f - W.ast[a, 2])
+        q = int(W.ast[a, 5])
+        buy = W.ast[a, 1] == C.BUY
+        if rng.uniform(W.arng, a) < 1.0 - math.exp(-W.ap[a, 2] * dt):
+            renew = True
+        elif buy and ask > 0 and r >= ask:
+            renew = True
+            if W.ast[a, 4] == 0.0:
+                send(W, a, now, C.IOC, b, C.BUY, int(r), q, 0, 0)
+        elif not buy and bid > 0 and r <= bid:
+            renew = True
+            if W.ast[a, 4] == 0.0:
+                px = int(math.ceil(r))
+                send(W, a, now, C.IOC, b, C.SELL, px if px >= 1 else 1, q, 0, 0)
+        else:
+            # revealed within ap[6] ticks of the opposite best: rest at the reservation
+            px = 0
+            if buy and ask > 0 and ask - r <= W.ap[a, 6]:
+                px = int(r)
+            elif not buy and bid > 0 and r - bid <= W.ap[a, 6]:
+                px = int(math.ceil(r))
+            if px != int(W.ast[a, 4]):
+                if W.ast[a, 4] > 0.0:
+                    _cancel_all(W, a, now)
+                    W.ast[a, 4] = 0.0
+                if px >= 1:
+                    send(W, a, now, C.LIMIT, b, C.BUY if buy else C.SELL, px, q, 0, 0)
+                    W.ast[a, 4] = float(px)
+    if renew:
+        if W.ast[a, 4] > 0.0:
+            _cancel_all(W, a, now)
+            W.ast[a, 4] = 0.0
+        if mid > 0.0:
+            x = (2.0 * rng.uniform(W.arng, a) - 1.0) * W.ap[a, 3]
+            r = mid + x
+            W.ast[a, 1] = C.BUY if x < 0.0 else C.SELL
+            W.ast[a, 5] = float(_size(W, a, W.ap[a, 4]))
+    W.ast[a, 0] = r
+    W.ast[a, 2] = f
+    W.ast[a, 3] = float(now)
+    return now + 1 + int(rng.exponential(W.arng, a, W.ap[a, 0] * 1e9))
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def decide(W, a, now):
     """Dispatch agent ``a``'s wake-up to its kind; returns the next wake time."""
     k = W.agents[a, L.A_KIND]
@@ -367,6 +447,8 @@ def decide(W, a, now):
         return decide_ladder_mm(W, a, now)
     if k == L.KIND_EXECUTOR:
         return decide_executor(W, a, now)
+    if k == L.KIND_LATENT:
+        return decide_latent(W, a, now)
     if k == L.KIND_GUARDED_MM:
         return decide_guarded_mm(W, a, now)
     return -1

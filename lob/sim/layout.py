@@ -89,6 +89,7 @@ KIND_VALUE = 3
 KIND_MOMENTUM = 4
 KIND_LADDER_MM = 5
 KIND_EXECUTOR = 6  # splits parent orders (metaorders) into child market orders
+KIND_LATENT = 7    # a latent trader: hidden reservation price, the latent order book (LLOB)
 KIND_PYTHON = 9
 KIND_GUARDED_MM = 12   # the guarded ladder market maker, compiled (lob.sim.guarded)
 
