@@ -32,9 +32,9 @@ ZI_ACTIVITY = (0.0, 0.0, 600.0, 0.035, 10.0, 10.0)
 #: ``latent_traders=N``: N latent traders (``agents.decide_latent``): wake
 #: every 1 s on average, reservation diffusing 1 tick/sqrt(s), renewed at
 #: 0.0005/s (a 2,000 s memory, longer than a metaorder), placed within 150
-#: ticks of the mid, 100 lots, following the fundamental one for one,
+#: ticks of the mid, 200 lots, following the fundamental one for one,
 #: revealed within 30 ticks of the opposite best
-LATENT_PARAMS = (1.0, 1.0, 0.0005, 150.0, 100.0, 1.0, 30.0)
+LATENT_PARAMS = (1.0, 1.0, 0.0005, 150.0, 200.0, 1.0, 30.0)
 
 
 def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 100, n_momentum: int = 12,
@@ -65,11 +65,11 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
       following the news (the fundamental), revealed as limit orders near
       the touch and sent as IOCs when the price reaches them.  Measured
       (``tools/calm_facts.py --set latent_traders=2000``, 6.5 h, seeds
-      0-2 pooled, 10 executors): impact exponent 0.90 [0.82, 1.00] against
-      1.38 [1.24, 1.60] for the default day, about 0.5 above 1,000 lots
-      (4.6 ticks at 1,220 lots, 13.7 at 9,760) and linear below; excess
-      kurtosis of 1-minute returns 1.35 (default 55); return acf at lag 1
-      -0.14 (default -0.11); |r| acf 0.09 at lag 1 (default 0.38).
+      0-2 pooled, 10 executors): impact exponent 0.88 [0.79, 0.98] against
+      1.38 [1.24, 1.60] for the default day, about 0.6 above 1,000 lots
+      (4.3 ticks at 1,220 lots, 14.3 at 9,760) and near linear below;
+      excess kurtosis of 1-minute returns 1.05 (default 55); return acf at
+      lag 1 -0.17 (default -0.11); |r| acf 0.05 at lag 1 (default 0.38).
     """
     cash = {"USD": 10_000_000, "XYZ": 10_000}
     zi = ZI_FAST_PARAMS if latent_book else ZI_PARAMS

@@ -365,25 +365,36 @@ def decide_latent(W, a, now):
     dt)`` the intention is renewed elsewhere.  A buyer whose reservation
     reaches the ask (a seller's the bid) sends an IOC limit at it and is
     renewed.  Within ``ap[6]`` ticks of the opposite best the intention is
-    revealed: it rests a limit order at its reservation (re-posted when the
-    reservation moves a tick), and is renewed once that order has filled.
+    revealed: it rests a limit order at its reservation for what is left of
+    the intention (re-posted when the reservation moves a tick), and is
+    renewed once the whole intention has traded.
     A renewed trader is placed uniformly within ``ap[3]`` ticks of the mid,
     a buyer below it, a seller above.  Uniform deposits, diffusion and
     annihilation at the price make the latent density grow linearly with
     the distance from the price: the mechanism of the square-root impact
     law.  State: ``ast[0]`` reservation (0: none yet), ``ast[1]`` side,
     ``ast[2]`` the fundamental and ``ast[3]`` the time (ns) at the last wake,
-    ``ast[4]`` the price of its resting order (0: none), ``ast[5]`` its size."""
+    ``ast[4]`` the price of its resting order (0: none), ``ast[5]`` the lots
+    of the intention not yet traded, ``ast[6]`` its holding (lots) at the
+    last wake (fills since come off ``ast[5]``), ``ast[7]`` 1 right after a
+    renewal."""
     b = W.ai[a, 0]
     bid, ask, last = _view(W, a, now)
     mid = _ref_price(W, a, now, bid, ask, last)
     f = oracle_value(W, W.books[b, L.BK_REF], now)
     r = W.ast[a, 0]
     renew = r == 0.0
+    held = W.bal[W.agents[a, L.A_ACCOUNT], W.books[b, L.BK_BASE]] // W.books[b, L.BK_LOT]
     if not renew:
-        if W.ast[a, 4] > 0.0 and W.alcnt[a] == 0:
-            W.ast[a, 4] = 0.0                # its revealed order has filled
-            renew = True
+        # what its revealed order has filled since the last wake comes off the intention (after a
+        # renewal, what the old one's IOC or last order did is not the new one's)
+        filled = abs(held - int(W.ast[a, 6])) if W.ast[a, 7] == 0.0 else 0
+        W.ast[a, 7] = 0.0
+        W.ast[a, 5] -= filled
+        if W.ast[a, 5] <= 0.0:
+            renew = True                     # the whole intention has traded
+        elif W.ast[a, 4] > 0.0 and W.alcnt[a] == 0:
+            W.ast[a, 4] = 0.0                # its order is gone (filled in part, then cancelled): re-post
     if not renew:
         dt = (now - W.ast[a, 3]) * 1e-9
         r += W.ap[a, 1] * math.sqrt(dt) * rng.normal(W.arng, a)
@@ -425,6 +436,8 @@ def decide_latent(W, a, now):
             r = mid + x
             W.ast[a, 1] = C.BUY if x < 0.0 else C.SELL
             W.ast[a, 5] = float(_size(W, a, W.ap[a, 4]))
+            W.ast[a, 7] = 1.0
+    W.ast[a, 6] = float(held)
     W.ast[a, 0] = r
     W.ast[a, 2] = f
     W.ast[a, 3] = float(now)
