@@ -96,8 +96,7 @@ def test_more_agents_than_the_initial_event_heap_holds():
     assert sim.W.heap.shape[0] >= 2 * 9000
     res = sim.run()
     assert len(res.fills) > 0 and (res.conservation_error() == 0).all()
-    woke = np.unique(res.frame("submissions")["agent"]) if "submissions" in sim.spec.logs else None
-    assert woke is None or len(woke) > 100
+    assert len(np.unique(res.frame("submissions")["agent"])) > 100    # the agents past row 4,096 woke too
 
 
 def test_same_seed_same_log_in_process_and_across_processes():

@@ -48,15 +48,21 @@ def wicks(res, shock_s: float, *, pre_s: float = 60.0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _first_takeover_s(me) -> pd.Series:
+    """Per account (index) the time of its first takeover, s of simulated
+    time, from a run's ``margin_events`` frame (empty when none)."""
+    if me.empty:
+        return pd.Series(dtype=float)
+    return me.loc[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() / 1e9
+
+
 def loopers(res) -> pd.DataFrame:
     """Per exchange looper (a Python strategy with an ``unwind_ns``
     attribute, e.g. ``usde_depeg.ExchangeLooper``): ``agent``, ``account``,
     ``unwind_s`` (when it started unwinding, s of simulated time; NaN:
     never) and ``taken_over_s`` (when the venue's risk engine took its
     account over; NaN: never)."""
-    me = res.frame("margin_events")
-    taken = {} if me.empty else \
-        (me.loc[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() / 1e9).to_dict()
+    taken = _first_takeover_s(res.frame("margin_events")).to_dict()
     rows = []
     for a, st in sorted(res.sim.strategies.items()):
         if not hasattr(st, "unwind_ns"):
@@ -132,8 +138,7 @@ def passive_leverage(res) -> pd.DataFrame:
     if ms.empty:
         return pd.DataFrame(columns=["account", "venue", "leverage_start", "leverage_max", "ratio_min",
                                      "taken_over_s", "closed"])
-    me = res.frame("margin_events")
-    first_take = me[me["kind"] == RE.EV_TAKEOVER].groupby("account")["ts"].min() if not me.empty else pd.Series()
+    first_take = _first_takeover_s(res.frame("margin_events"))
     rows = []
     for acct, g in ms.groupby("account"):
         normal = g[g["status"] == 0]
@@ -141,7 +146,7 @@ def passive_leverage(res) -> pd.DataFrame:
         rows.append(dict(account=acct, venue=g["venue"].iloc[0], leverage_start=float(g["leverage"].iloc[0]),
                          leverage_max=float(lev.max()) if len(lev) else np.nan,
                          ratio_min=float(g["ratio"].min()),
-                         taken_over_s=float(first_take[acct]) / 1e9 if acct in first_take.index else np.nan,
+                         taken_over_s=float(first_take[acct]) if acct in first_take.index else np.nan,
                          closed=bool((g["status"] == 2).any())))
     return pd.DataFrame(rows)
 
@@ -153,8 +158,7 @@ def market_makers(res) -> pd.DataFrame:
     whether its account was taken over, and its mark-to-market PnL at the
     last trade (quote units)."""
     sim = res.sim
-    me = res.frame("margin_events")
-    taken = set(me.loc[me["kind"] == RE.EV_TAKEOVER, "account"].tolist()) if not me.empty else set()
+    taken = set(_first_takeover_s(res.frame("margin_events")).index)
     f = res.fills
     rows = []
     from ..sim import guarded as G
