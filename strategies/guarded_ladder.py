@@ -68,7 +68,7 @@ class GuardedLadderMM(Strategy):
             value = self.units(self.quote) + base * mid * tick
             self.risk.observe(now, mid, value)
             inv = base / self.lot_units - self.start_lots
-            d = self.risk.decide(now, inv, self.margin_ratio())
+            d = self.risk.decide(now, inv, self.margin_ratio(), self.forced_sells())
             centre = mid * (1.0 - cfg.skew_bps_per_lot * inv * 1e-4)
             submit, size, bids, asks = self.submit, cfg.size, d.bids, d.asks
             half, spacing = cfg.half_spread_bps * d.widen, cfg.spacing_bps

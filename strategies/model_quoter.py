@@ -65,7 +65,7 @@ class ModelQuoter(Strategy):
             if self.risk is not None:
                 value = float(self.balance(self.quote)) + float(self.balance(self.base)) * mid
                 self.risk.observe(now, mid, value)
-                d = self.risk.decide(now, inv / self.lot_units, self.margin_ratio())
+                d = self.risk.decide(now, inv / self.lot_units, self.margin_ratio(), self.forced_sells())
                 bids, asks, widen = d.bids, d.asks, d.widen
             if widen != 1.0:
                 qb = mid - (mid - qb) * widen

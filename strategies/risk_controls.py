@@ -19,7 +19,13 @@ Triggers (each off at its default):
 * ``max_bought_lots``: adverse fills, lots bought (bids hit) within
   ``window_s`` -- being run over while the price falls;
 * ``min_margin_ratio``: the account's margin ratio (the venue's
-  uniMMR, from the risk engine) below this.
+  uniMMR, from the risk engine) below this;
+* ``max_forced_lots``: the liquidation feed -- forced sells the venue's
+  risk engine sent on the market maker's book (lots, exponentially decayed
+  with the feed's time constant, :meth:`lob.sim.strategy.Strategy.forced_sells`)
+  above this.  Exchanges publish these orders (Binance's ``forceOrder``
+  stream); a maker who sees the liquidation engine selling into its book
+  pulls its bids rather than buy from it.
 
 When one fires the switch *pulls* (``pull="bids"`` or ``"all"``) and stays
 pulled until no trigger has fired for ``reentry_s`` seconds.  Spreads widen
@@ -35,7 +41,7 @@ from dataclasses import dataclass
 
 INF = math.inf
 
-TRIGGERS = ("drawdown", "volatility", "adverse_fills", "margin")
+TRIGGERS = ("drawdown", "volatility", "adverse_fills", "margin", "liquidations")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +52,7 @@ class RiskControlsConfig:
     max_range_bps: float = INF
     max_bought_lots: float = INF
     min_margin_ratio: float = 0.0
+    max_forced_lots: float = INF
     pull: str = "bids"                 # "bids" or "all"
     reentry_s: float = 300.0
     widen_per_100bps: float = 0.0
@@ -149,7 +156,7 @@ class RiskControls:
             lo = min(m for _, m in self._mids)
         return (hi - lo) / hi * 1e4 if hi > 0 else 0.0
 
-    def _fired(self, margin_ratio: float, range_bps: float | None = None) -> str | None:
+    def _fired(self, margin_ratio: float, range_bps: float | None = None, forced_lots: float = 0.0) -> str | None:
         c = self.config
         if self.start_value and self.start_value > 0 and \
                 (self.peak - self._value) / self.start_value * 1e4 > c.max_drawdown_bps:
@@ -160,13 +167,17 @@ class RiskControls:
             return "adverse_fills"
         if margin_ratio < c.min_margin_ratio:
             return "margin"
+        if forced_lots > c.max_forced_lots:
+            return "liquidations"
         return None
 
-    def decide(self, t_ns: int, inventory_lots: float, margin_ratio: float = INF) -> Decision:
-        """Call after :meth:`observe`; ``inventory_lots`` relative to the start."""
+    def decide(self, t_ns: int, inventory_lots: float, margin_ratio: float = INF,
+               forced_lots: float = 0.0) -> Decision:
+        """Call after :meth:`observe`; ``inventory_lots`` relative to the start,
+        ``forced_lots`` the liquidation feed of the book now (lots)."""
         c = self.config
         rng = self.range_bps()
-        trig = self._fired(margin_ratio, rng)
+        trig = self._fired(margin_ratio, rng, forced_lots)
         if trig is not None:
             self.last_fire = t_ns
             if self.pulled_since is None:

@@ -54,6 +54,50 @@ def test_identical_pull_records(pair):
     assert mc["trigger"].dropna().nunique() >= 2
 
 
+# the liquidation-feed trigger alone (the others out of reach): the market makers pull when the risk
+# engine's forced sells reach their book, and both twins read the same feed
+FEED_KW = dict(KW, mm_forced_frac=(0.002, 0.02), mm_drawdown_bps=(1e5, 1e5), mm_range_bps=(1e5, 1e5),
+               mm_adverse_frac=(100.0, 100.0), mm_min_margin_ratio=(1e-6, 1e-6))
+
+
+@pytest.fixture(scope="module")
+def feed_pair():
+    out = {}
+    for compiled in (False, True):
+        sim = Simulation(scenario_spec("oct-10-2025", compiled_mms=compiled, **FEED_KW), seed=3)
+        res = sim.run()
+        out[compiled] = (sim, res, crash.market_makers(res))
+    return out
+
+
+def test_liquidation_feed_trigger_identical_in_both_twins(feed_pair):
+    (sim_p, rp, mp), (sim_c, rc, mc) = feed_pair[False], feed_pair[True]
+    assert mp[COLS].reset_index(drop=True).equals(mc[COLS].reset_index(drop=True))
+    guarded = mc[mc["agent"].isin(np.nonzero(sim_c.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM)[0])]
+    assert len(guarded) and set(guarded["trigger"].dropna()) == {"liquidations"}
+    assert (guarded["trigger"] == "liquidations").sum() >= 4
+    for col in rp.fills.dtype.names:
+        if col not in ("maker_id", "taker_id"):
+            assert np.array_equal(rp.fills[col], rc.fills[col]), col
+    assert (rc.conservation_error() == 0).all()
+    # every such pull comes after the first forced sell on the market maker's own book
+    first = sim_c.risk_engines["BIG"].forced_first
+    for _, row in guarded[guarded["trigger"] == "liquidations"].iterrows():
+        assert row["first_pull_s"] * 1e9 >= first[int(row["book"])], row
+
+
+def test_feed_decays_with_its_time_constant(feed_pair):
+    sim = feed_pair[False][0]
+    eng = sim.risk_engines["BIG"]
+    b = int(np.argmax(eng.forced))
+    t = int(eng.forced_t[b])
+    tau = eng.spec.feed_tau_s * 1e9
+    assert eng.forced_sells(b, t) == eng.forced[b] > 0
+    assert eng.forced_sells(b, t + int(tau)) == pytest.approx(eng.forced[b] / np.e, rel=1e-12)
+    assert eng.forced_sells(b, t + int(50 * tau)) < 1e-20 * eng.forced[b]
+    assert all(eng.forced_sells(x, t) == 0.0 for x in np.nonzero(eng.forced == 0)[0][:5])
+
+
 def test_buy_ring_overflow_fails_loudly(monkeypatch):
     monkeypatch.setattr(G, "BUY_CAP", 1)
     sim = Simulation(scenario_spec("oct-10-2025", compiled_mms=True, **dict(KW, duration_s=400.0)), seed=3)

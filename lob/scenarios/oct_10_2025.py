@@ -66,7 +66,9 @@ Parameters (units: s, USD; ranges ``(low, high)`` are uniform draws):
   (mark-to-market value under its peak of the last 600 s), ``mm_range_bps``
   (high-low range of the mid over 60 s), ``mm_adverse_frac`` (lots bought
   within 60 s, as a share of the inventory), ``mm_min_margin_ratio`` (the
-  account's uniMMR);
+  account's uniMMR), ``mm_forced_frac`` (the liquidation feed: forced sells
+  the risk engine sent on the book, decayed over ``feed_tau_s``, as a share
+  of the inventory; ``None``, off, draws nothing);
 * leverage: ``longs_per_alt``/``long_open_ratio``, ``longs_per_major``/
   ``major_long_open_ratio``, ``major_open_ratio`` (majors' market makers),
   ``leverage_scale`` (multiplies every loan), ``liq_target_ratio`` (the risk
@@ -199,7 +201,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 mm_lst_frac: tuple = (0.1, 0.4), mm_major_frac: float = 0.1,
                 mm_quote_frac: float = 0.02, mm_drawdown_bps: tuple = (300.0, 1500.0),
                 mm_range_bps: tuple = (500.0, 2000.0), mm_adverse_frac: tuple = (0.05, 0.2),
-                mm_min_margin_ratio: tuple = (1.2, 2.0),
+                mm_min_margin_ratio: tuple = (1.2, 2.0), mm_forced_frac: tuple | None = None,
+                feed_tau_s: float = 60.0,
                 longs_per_alt: int = 3, longs_per_major: int = 40, long_open_ratio: tuple = (4.0, 14.0),
                 kill_switch: bool = True, policy: str = "last", leverage_scale: float = 1.0,
                 stink_scale: float = 1.0, stink_usd: float = 4_800_000.0, stink_refresh_s: float = 3600.0, liq_target_ratio: float = 2.0, liq_stall_backoff_s: float = 30.0,
@@ -235,7 +238,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
     for name, (lo, hi) in (("mm_open_ratio", mm_open_ratio), ("long_open_ratio", long_open_ratio),
                            ("mm_drawdown_bps", mm_drawdown_bps), ("mm_range_bps", mm_range_bps),
                            ("mm_adverse_frac", mm_adverse_frac), ("mm_min_margin_ratio", mm_min_margin_ratio),
-                           ("major_open_ratio", major_open_ratio), ("major_long_open_ratio", major_long_open_ratio)):
+                           ("major_open_ratio", major_open_ratio), ("major_long_open_ratio", major_long_open_ratio))\
+            + ((("mm_forced_frac", mm_forced_frac),) if mm_forced_frac is not None else ()):
         if not 0 < lo <= hi:
             raise ValueError(f"{name} must be a range (low, high) with 0 < low <= high, got {(lo, hi)}")
     if not mm_basket >= 0:
@@ -415,6 +419,8 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                 max_range_bps=float(g.uniform(*mm_range_bps)) if kill_switch else math.inf,
                 max_bought_lots=float(lots(inv * g.uniform(*mm_adverse_frac), a)) if kill_switch else math.inf,
                 min_margin_ratio=float(g.uniform(*mm_min_margin_ratio)) if kill_switch else 0.0,
+                max_forced_lots=(float(lots(inv * g.uniform(*mm_forced_frac), a))
+                                 if kill_switch and mm_forced_frac is not None else math.inf),
                 pull="bids", reentry_s=float(g.uniform(300, 1800)), widen_per_100bps=0.5,
                 max_inventory_lots=float(lots(inv * 0.5, a)))
             cfg = GuardedLadderConfig(refresh_s=float(g.uniform(1.0, 3.0)), half_spread_bps=float(g.uniform(5, 20)),
@@ -511,7 +517,7 @@ def oct_10_2025(*, duration_s: float = 3 * 3600.0, shock_s: float = 1800.0, n_al
                                  takeover_ratio=1.0, target_ratio=liq_target_ratio, call_ratio=1.5, fee_rate=0.005,
                                  slice_frac=0.25, limit_bps=500.0, order_policy="pro_rata",
                                  insurance_fund=50_000_000, states_every_s=10.0,
-                                 stall_backoff_s=liq_stall_backoff_s)
+                                 stall_backoff_s=liq_stall_backoff_s, feed_tau_s=feed_tau_s)
     chain = ChainSpec(exchange="BIG", withdraw_s=900.0, deposit_s=60.0, usde_book=ub,
                       alt_book=book_of[("BIG", alts[0])], alt_asset=alts[0], n_loopers=100 if loops else 0)
     moves = [("BTC", shock_btc), ("ETH", shock_eth), ("WBETH", shock_eth), ("SOL", shock_sol), ("BNB", shock_sol),

@@ -12,7 +12,9 @@ Layout (set by :func:`configure` from a ``GuardedLadderConfig``):
 * ``W.ap[a]``: half spread, spacing (bps), skew (bps per lot), lot units,
   the four trigger thresholds (drawdown bps, range bps, bought lots, margin
   ratio), re-entry (ns, float), widening per 100 bps, inventory limit
-  (lots), tick (quote units), atoms per unit of the base and quote assets;
+  (lots), tick (quote units), atoms per unit of the base and quote assets,
+  the forced-sells threshold (lots) and the liquidation feed's time
+  constant (ns; the venue's risk engine writes it);
 * ``W.ai[a]``: book, levels, size (lots), offset of its block in
   ``W.gbuf``, refresh (ns), volatility window (ns), drawdown window (ns),
   pull all (1) or bids only (0);
@@ -20,7 +22,10 @@ Layout (set by :func:`configure` from a ``GuardedLadderConfig``):
   pulled since (NaN: quoting), last fire (NaN), lots bought in the window
   (with the fills not yet seen), pulls, first pull time (ns, NaN), first
   trigger (index in ``TRIGGERS``, -1), re-entries, margin ratio (the
-  venue's risk engine writes it, ``inf`` without one), overflow flag;
+  venue's risk engine writes it, ``inf`` without one), overflow flag,
+  the liquidation feed of its book (forced sells, lots, decayed to the
+  time of the last forced sell) and that time (ns); the risk engine writes
+  both when it sends a forced sell on the book;
 * ``W.gbuf[off:]``: a head of ring heads and counts, then four rings of
   ``(time ns, value)`` pairs: the window's high and low mids (monotone),
   the drawdown window's values (monotone), and the buy fills (time the
@@ -41,18 +46,21 @@ from numba import njit
 
 from . import layout as L
 
-TRIGGERS = ("drawdown", "volatility", "adverse_fills", "margin")
+TRIGGERS = ("drawdown", "volatility", "adverse_fills", "margin", "liquidations")
 BUY_CAP = 4096
 
 # W.ap columns
 P_HALF, P_SPACING, P_SKEW, P_LOT_UNITS = 0, 1, 2, 3
 P_MAX_DD, P_MAX_RANGE, P_MAX_BOUGHT, P_MIN_RATIO = 4, 5, 6, 7
 P_REENTRY_NS, P_WIDEN, P_MAX_INV, P_TICK, P_APU_BASE, P_APU_QUOTE = 8, 9, 10, 11, 12, 13
+P_MAX_FORCED, P_FEED_TAU_NS = 14, 15
 # W.ai columns (0 is the book)
 I_LEVELS, I_SIZE, I_OFF, I_STEP, I_W, I_WD, I_PULL_ALL = 1, 2, 3, 4, 5, 6, 7
 # W.ast columns
 S_START_LOTS, S_START_VALUE, S_PEAK, S_VALUE, S_PULLED, S_LAST_FIRE, S_BOUGHT = 0, 1, 2, 3, 4, 5, 6
 S_PULLS, S_FIRST_PULL, S_FIRST_TRIG, S_REENTRIES, S_RATIO, S_OVERFLOW = 7, 8, 9, 10, 11, 12
+S_FORCED, S_FORCED_T = 13, 14
+FEED_TAU_S = 60.0      # the liquidation feed's time constant until a risk engine sets its own
 # block head in W.gbuf
 H_CAPW, H_CAPD, H_CAPB = 0, 1, 2
 H_HI, H_LO, H_VAL, H_BUY = 3, 5, 7, 9      # (head, count) pairs
@@ -88,11 +96,12 @@ def configure(W, a: int, off: int, cfg, *, tick: float, apu_base: float, apu_quo
     if apu_base <= 0 or apu_quote <= 0:
         raise ValueError("the compiled guarded market maker needs assets whose atom is 10**-k "
                          "(use the Python GuardedLadderMM)")
-    W.ap[a, :14] = (cfg.half_spread_bps, cfg.spacing_bps, cfg.skew_bps_per_lot, lot_units,
+    W.ap[a, :16] = (cfg.half_spread_bps, cfg.spacing_bps, cfg.skew_bps_per_lot, lot_units,
                     r.max_drawdown_bps, r.max_range_bps, r.max_bought_lots, r.min_margin_ratio,
-                    r.reentry_s * 1e9, r.widen_per_100bps, r.max_inventory_lots, tick, apu_base, apu_quote)
+                    r.reentry_s * 1e9, r.widen_per_100bps, r.max_inventory_lots, tick, apu_base, apu_quote,
+                    r.max_forced_lots, FEED_TAU_S * 1e9)
     W.ai[a, 1:8] = (cfg.levels, cfg.size, off, step, w, wd, 1 if r.pull == "all" else 0)
-    W.ast[a, :13] = (start_lots, np.nan, -np.inf, 0.0, np.nan, np.nan, 0.0, 0, np.nan, -1, 0, np.inf, 0)
+    W.ast[a, :15] = (start_lots, np.nan, -np.inf, 0.0, np.nan, np.nan, 0.0, 0, np.nan, -1, 0, np.inf, 0, 0.0, 0.0)
     cw, cd, cb = caps(cfg)
     W.gbuf[off:off + block_size(cfg)] = 0.0
     W.gbuf[off + H_CAPW] = cw
@@ -233,6 +242,9 @@ def decide_controls(W, a, now, inv, rng, bought):
         trig = 2
     elif ratio < W.ap[a, P_MIN_RATIO]:
         trig = 3
+    elif W.ast[a, S_FORCED] > 0.0 and \
+            W.ast[a, S_FORCED] * math.exp(-(now - W.ast[a, S_FORCED_T]) / W.ap[a, P_FEED_TAU_NS]) > W.ap[a, P_MAX_FORCED]:
+        trig = 4
     pulled_since = W.ast[a, S_PULLED]
     if trig >= 0:
         W.ast[a, S_LAST_FIRE] = now

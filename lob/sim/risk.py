@@ -40,6 +40,7 @@ Units: ns, USD, atoms, lots, ticks.
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,7 @@ from ..margin import risk_engine as RE
 from ..margin import unified as U
 from . import layout as L
 from . import world as WD
+from . import guarded as _G
 from .guarded import S_RATIO as _S_RATIO
 from .strategy import Strategy
 
@@ -138,6 +140,7 @@ class RiskEngineSpec:
     states_every_s: float = 0.0           # record valuations at most this often (0: every cycle)
     stall_backoff_s: float = 0.0          # after k slices in a row found nothing, wait min(cadence 2^k, this)
                                           # before the account's next slice (0: retry every cycle)
+    feed_tau_s: float = 60.0              # the liquidation feed: forced sells per book, decayed exp(-age / this)
 
     def __post_init__(self):
         if self.order_policy not in ORDER_POLICIES:
@@ -149,6 +152,8 @@ class RiskEngineSpec:
             raise ValueError(f"risk engine {self.venue!r}: cadence_s must be > 0 seconds")
         if not self.check_s > 0:
             raise ValueError(f"risk engine {self.venue!r}: check_s must be > 0 seconds")
+        if not self.feed_tau_s > 0:
+            raise ValueError(f"risk engine {self.venue!r}: feed_tau_s must be > 0 seconds")
         if not self.target_ratio >= self.takeover_ratio:
             raise ValueError(f"risk engine {self.venue!r}: target_ratio must be >= takeover_ratio")
 
@@ -288,6 +293,19 @@ class RiskEngine(Strategy):
         mirror = [(a, j) for j, a in enumerate(rows) if W.agents[a, L.A_KIND] == L.KIND_GUARDED_MM]
         self._mirror_agents = np.array([a for a, _ in mirror], np.int64)
         self._mirror_rows = np.array([j for _, j in mirror], np.int64)
+        # the liquidation feed (public): forced sells per book of the venue, lots decayed to the time of the
+        # last one (ns), mirrored to every compiled market maker quoting the book (watched or not)
+        n_books = W.books.shape[0]
+        self.forced = np.zeros(n_books)
+        self.forced_t = np.zeros(n_books)
+        self.forced_first = np.full(n_books, np.nan)      # time of each book's first forced sell (ns)
+        self._tau_ns = sp.feed_tau_s * 1e9
+        self._feed_agents = {}
+        for a in range(W.agents.shape[0]):
+            if W.agents[a, L.A_KIND] == L.KIND_GUARDED_MM and \
+                    sim.spec.books[int(W.ai[a, 0])].venue == sp.venue:
+                self._feed_agents.setdefault(int(W.ai[a, 0]), []).append(a)
+                W.ap[a, _G.P_FEED_TAU_NS] = self._tau_ns
         self.statuses = np.zeros(len(rows), np.int8)
         self._called = np.zeros(len(rows), bool)
         self._step = {}
@@ -654,11 +672,34 @@ class RiskEngine(Strategy):
             oid = sim._act(self.agent, C.IOC, b, int(side), max(px, 1), lots, 0, 0, acct)
         else:
             oid = sim._act(self.agent, C.MARKET, b, int(side), 0, lots, 0, 0, acct)
+        if side == C.SELL:
+            self._feed(b, lots, now)
         self._open_slice[acct] = oid
         self._slice_of[oid] = [acct, len(self.events)]
         self._step[acct] += 1
         self._event(RE.EV_SLICE, acct, now, item=item, index=idx, side=side, qty=int(qty),
                     limit=lim, ratio_before=ratio, equity_before=net)
+
+    def _feed(self, b, lots, now):
+        """A forced sell of ``lots`` on book ``b`` at ``now`` (ns) joins the feed."""
+        f = self.forced[b]
+        if f > 0.0:
+            f *= math.exp(-(now - self.forced_t[b]) / self._tau_ns)
+        self.forced[b] = f + lots
+        self.forced_t[b] = float(now)
+        if self.forced_first[b] != self.forced_first[b]:
+            self.forced_first[b] = float(now)
+        W = self._sim.W
+        for a in self._feed_agents.get(b, ()):
+            W.ast[a, _G.S_FORCED] = self.forced[b]
+            W.ast[a, _G.S_FORCED_T] = self.forced_t[b]
+
+    def forced_sells(self, b: int, now: int) -> float:
+        """The liquidation feed of book ``b`` at ``now`` (ns): lots of forced
+        sells, each decayed as ``exp(-age / feed_tau_s)``; the same floats the
+        compiled market makers compute (``lob.sim.guarded``)."""
+        f = float(self.forced[b])
+        return f * math.exp(-(now - float(self.forced_t[b])) / self._tau_ns) if f > 0.0 else 0.0
 
     def _adl(self, acct, now, m, qty, price, ratio, net):
         """Auto-deleveraging: close ``qty`` contracts of the bankrupt account's

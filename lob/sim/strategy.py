@@ -177,6 +177,20 @@ class Strategy:
                 self._ratio_at = at           # the engines and their ratio arrays are fixed once built
         return float(at[0][at[1]]) if at else float("inf")
 
+    def forced_sells(self) -> float:
+        """The liquidation feed of your book: the lots of the forced sells the
+        venue's risk engine sent on it, each decayed as ``exp(-age / tau)``
+        with the engine's ``feed_tau_s`` (about the lots sold in the last
+        ``tau`` seconds); 0.0 on a venue without a risk engine.  Public
+        market data on real venues (Binance's ``forceOrder`` stream): the
+        hook of liquidation-triggered kill switches."""
+        engines = getattr(self._sim, "risk_engines", None)
+        if not engines:
+            return 0.0
+        venue = self._sim.spec.books[self.book].venue
+        eng = engines.get(venue)
+        return 0.0 if eng is None else eng.forced_sells(self.book, self.now)
+
     def open_orders(self) -> dict[int, dict]:
         """Orders you sent that you have not been told are done (with order
         events off: the orders the venue holds for you)."""
