@@ -19,12 +19,18 @@ of the step's events had happened: one early outlier -- a market maker
 whose kill switch fired on noise before anything happened -- does not
 make it) and the median.  The depeg is a state, not a count of events: its
 count is the seconds spent below the threshold and its onset is when it
-began (its first second).  The verdicts say whether the first times and
-the onsets follow the mission's order (steps with no events left out).
+began -- the first sample below, which the state reached after the sample
+before it (``onset_after_s``, one snapshot interval earlier): the
+per-second stress table knows it to that resolution, so the verdicts
+accept any time in that interval.  The verdicts say whether the first
+times and the onsets follow the mission's order (steps with no events left
+out), that is whether a non-decreasing choice of times exists, each step's
+within its interval (the events' times are exact: a point).
 """
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -56,12 +62,17 @@ def timeline(run_dir, depeg: float = 0.97):
 
     rows = [dict(step="shock", count=1, first_s=0.0, onset_s=0.0, median_s=0.0)]
 
-    def add(step, times_s, state=False):
+    def add(step, times_s, state_dt=None):
+        """``state_dt``: the step is a state sampled every ``state_dt`` s (its times known to that)."""
         t = np.asarray([x for x in times_s if x == x], float) - shock
         t = t[t >= 0]
+        state = state_dt is not None
         onset = float(t.min() if state else np.quantile(t, ONSET_Q, method="inverted_cdf")) if len(t) else np.nan
-        rows.append(dict(step=step, count=int(len(t)), first_s=float(t.min()) if len(t) else np.nan,
-                         onset_s=onset, median_s=float(np.median(t)) if len(t) else np.nan))
+        first = float(t.min()) if len(t) else np.nan
+        after = first - state_dt if state else first
+        rows.append(dict(step=step, count=int(len(t)), first_s=first, onset_s=onset,
+                         onset_after_s=after if state else onset, first_after_s=after,
+                         median_s=float(np.median(t)) if len(t) else np.nan))
 
     unw, lp = table("chain_unwinds"), table("loopers")
     add(STEPS[1], ([] if unw is None else (unw["ts"] / 1e9).tolist())
@@ -74,7 +85,9 @@ def timeline(run_dir, depeg: float = 0.97):
         if big is not None:
             u = u[u["venue"] == big]
         dep = u.loc[u["mid"] < depeg, "t_s"].tolist()
-    add(STEPS[2], dep, state=True)
+        dt = np.diff(np.sort(u["t_s"].unique()))
+        step_s = float(np.median(dt)) if len(dt) else 1.0
+    add(STEPS[2], dep, state_dt=step_s if st is not None else 1.0)
     liq = table("chain_liquidations")
     add(STEPS[3], ([] if liq is None else (liq["ts"] / 1e9).tolist())
         + ([] if lp is None else lp["taken_over_s"].tolist()))
@@ -94,21 +107,35 @@ def timeline(run_dir, depeg: float = 0.97):
         a = w[w["symbol"].str.startswith("ALT")]
         lows = (a["t_low_s"] + shock).tolist()
     add(STEPS[6], lows)
+    rows[0].update(onset_after_s=0.0, first_after_s=0.0)
     df = pd.DataFrame(rows)
-    for col, key in (("first_s", "in_order"), ("onset_s", "onsets_in_order")):
-        v = df[col].to_numpy()
-        seen = v[~np.isnan(v)]
-        df.attrs[key] = bool(np.all(np.diff(seen) >= 0))
+    for col, lo_col, key in (("first_s", "first_after_s", "in_order"), ("onset_s", "onset_after_s", "onsets_in_order")):
+        df.attrs[key] = _ordered(df[lo_col].to_numpy(), df[col].to_numpy())
     # the worst inversion of the onsets: a step whose onset comes this long before an earlier step's
+    # (a state's onset taken at the end of its interval, the earlier step's at the start of its own)
     worst, pair = 0.0, None
-    v = df["onset_s"].to_numpy()
+    v, lo = df["onset_s"].to_numpy(), df["onset_after_s"].to_numpy()
     for j in range(len(v)):
         for i in range(j):
-            if v[i] == v[i] and v[j] == v[j] and v[i] - v[j] > worst:
-                worst, pair = float(v[i] - v[j]), (df["step"][j], df["step"][i])
+            if lo[i] == lo[i] and v[j] == v[j] and lo[i] - v[j] > worst:
+                worst, pair = float(lo[i] - v[j]), (df["step"][j], df["step"][i])
     df.attrs["worst_inversion_s"] = worst
     df.attrs["worst_inversion"] = pair
-    return df
+    return df.drop(columns=["first_after_s"])
+
+
+def _ordered(lo, hi) -> bool:
+    """Whether times ``x[i]`` in ``[lo[i], hi[i]]`` exist that never decrease
+    (NaN steps left out): greedily, each step takes the earliest time its
+    interval allows after the previous step's."""
+    cur = -math.inf
+    for a, b in zip(lo, hi):
+        if a != a or b != b:
+            continue
+        cur = max(cur, a)
+        if cur > b:
+            return False
+    return True
 
 
 def main(args) -> int:

@@ -40,7 +40,7 @@ LATENT_PARAMS = (1.0, 1.0, 0.0005, 150.0, 200.0, 1.0, 30.0)
 def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 100, n_momentum: int = 12,
              n_mm: int = 2, n_exec: int = 0, python_mm=None, latent_book: bool = False,
              activity_feedback: bool = False, latent_traders: int = 0,
-             latent_params: tuple = LATENT_PARAMS) -> ScenarioSpec:
+             latent_params: tuple = LATENT_PARAMS, latent_python: bool = False) -> ScenarioSpec:
     """The spec; ``python_mm`` (a Strategy factory) adds one Python market maker.
 
     Opt-in mechanisms for the stylized facts (issue #3; both off by default,
@@ -70,6 +70,8 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
       (4.3 ticks at 1,220 lots, 14.3 at 9,760) and near linear below;
       excess kurtosis of 1-minute returns 1.05 (default 55); return acf at
       lag 1 -0.17 (default -0.11); |r| acf 0.05 at lag 1 (default 0.38).
+      ``latent_python=True`` runs them as their readable Python twin
+      (``strategies.latent_trader.LatentTrader``): identical fills, slower.
     """
     cash = {"USD": 10_000_000, "XYZ": 10_000}
     zi = ZI_FAST_PARAMS if latent_book else ZI_PARAMS
@@ -95,9 +97,15 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
                                    balances={"USD": 10**9, "XYZ": 10**6}, lat_order_ns=200_000,
                                    lat_md_ns=200_000, first_wake_s=(0.0, 0.1), list_cap=32768))
     if latent_traders:
-        agents.append(AgentSpec(kind=L.KIND_LATENT, count=latent_traders, params=tuple(latent_params),
+        strategy = None
+        if latent_python:          # the readable twin (strategies.latent_trader), identical fills, slower
+            from strategies.latent_trader import LatentTrader, LatentTraderConfig
+            cfg = LatentTraderConfig.from_params(latent_params)
+            strategy = lambda cfg=cfg: LatentTrader(cfg)      # noqa: E731
+        agents.append(AgentSpec(kind=L.KIND_PYTHON if latent_python else L.KIND_LATENT, count=latent_traders,
+                                params=tuple(latent_params), strategy=strategy,
                                 balances=cash, lat_order_ns=5_000_000, lat_md_ns=5_000_000,
-                                first_wake_s=(0.0, 10.0), list_cap=4))
+                                first_wake_s=(0.0, 10.0), list_cap=4, order_events=False))
     if n_exec:
         # metaorder executors (for the price-impact law): parents of 200+
         # lots (Pareto tail 1.5, up to 50,000), 100 lots every 1 s
