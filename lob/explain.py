@@ -7,12 +7,18 @@ the large exchange -> liquidations of loops (the exchange taking over its
 loopers' accounts) and the lending protocol's liquidations -> market makers'
 unified accounts taken over -> market makers pulling bids -> altcoin
 wicks.  Each step is found in the run's tables: the loop unwinds are the
-exchange loopers' (``loopers``) and the on-chain loopers' (``chain_unwinds``),
-the depeg is read from the per-second stress table, the loop liquidations
-from the risk engine's takeovers of loopers' accounts and the chain's
-liquidations, then the market makers' table (pulls: the first pull of each
-market maker on an altcoin book -- the books the chain ends on -- where
-the run has altcoins) and the wicks; a step with no events says so.
+exchange loopers' (``loopers``: the loops whose USDe is sold on the large
+exchange's thin book, the cause of its depeg); the on-chain loopers'
+(``chain_unwinds``) unwind *because* of that depeg or of the altcoin's fall
+(``lob.sim.chain``: the exchange's USDe under 0.90-0.99, or its ALT down
+10-40%) and sell on the pool, so they are shown in a row of their own,
+outside the chain's order (a run without exchange loopers takes them as
+its loop unwinds).  The depeg is read from the per-second stress table,
+the loop liquidations from the risk engine's takeovers of loopers'
+accounts and the chain's liquidations, then the market makers' table
+(pulls: the first pull of each market maker on an altcoin book -- the
+books the chain ends on -- where the run has altcoins) and the wicks; a
+step with no events says so.
 
 Each step's times: the first event, the *onset* (the time by which a tenth
 of the step's events had happened: one early outlier -- a market maker
@@ -35,6 +41,7 @@ import sys
 from pathlib import Path
 
 ONSET_Q = 0.1      # a step's onset: when this share of its events had happened
+CHAIN_UNWINDS = "on-chain loop unwinds (follow the exchange's prices; outside the order)"
 STEPS = ("shock", "loop unwinds", "USDe depeg on the large exchange (< 0.97)", "loop and lending liquidations",
          "market makers' accounts taken over", "market makers pulling bids", "altcoin lows")
 
@@ -60,9 +67,9 @@ def timeline(run_dir, depeg: float = 0.97):
         p = d / f"{name}.parquet"
         return pd.read_parquet(p) if p.exists() else None
 
-    rows = [dict(step="shock", count=1, first_s=0.0, onset_s=0.0, median_s=0.0)]
+    rows = [dict(step="shock", count=1, first_s=0.0, onset_s=0.0, median_s=0.0, in_chain=True)]
 
-    def add(step, times_s, state_dt=None):
+    def add(step, times_s, state_dt=None, in_chain=True):
         """``state_dt``: the step is a state sampled every ``state_dt`` s (its times known to that)."""
         t = np.asarray([x for x in times_s if x == x], float) - shock
         t = t[t >= 0]
@@ -72,11 +79,12 @@ def timeline(run_dir, depeg: float = 0.97):
         after = first - state_dt if state else first
         rows.append(dict(step=step, count=int(len(t)), first_s=first, onset_s=onset,
                          onset_after_s=after if state else onset, first_after_s=after,
-                         median_s=float(np.median(t)) if len(t) else np.nan))
+                         median_s=float(np.median(t)) if len(t) else np.nan, in_chain=in_chain))
 
     unw, lp = table("chain_unwinds"), table("loopers")
-    add(STEPS[1], ([] if unw is None else (unw["ts"] / 1e9).tolist())
-        + ([] if lp is None else lp["unwind_s"].tolist()))
+    ex = [] if lp is None else lp["unwind_s"].dropna().tolist()
+    chain_t = [] if unw is None else (unw["ts"] / 1e9).tolist()
+    add(STEPS[1], ex if ex else chain_t)
     st = table("stress")
     dep = []
     if st is not None:
@@ -107,18 +115,21 @@ def timeline(run_dir, depeg: float = 0.97):
         a = w[w["symbol"].str.startswith("ALT")]
         lows = (a["t_low_s"] + shock).tolist()
     add(STEPS[6], lows)
+    if ex and chain_t:
+        add(CHAIN_UNWINDS, chain_t, in_chain=False)
     rows[0].update(onset_after_s=0.0, first_after_s=0.0)
     df = pd.DataFrame(rows)
+    ch = df[df["in_chain"]].reset_index(drop=True)
     for col, lo_col, key in (("first_s", "first_after_s", "in_order"), ("onset_s", "onset_after_s", "onsets_in_order")):
-        df.attrs[key] = _ordered(df[lo_col].to_numpy(), df[col].to_numpy())
+        df.attrs[key] = _ordered(ch[lo_col].to_numpy(), ch[col].to_numpy())
     # the worst inversion of the onsets: a step whose onset comes this long before an earlier step's
     # (a state's onset taken at the end of its interval, the earlier step's at the start of its own)
     worst, pair = 0.0, None
-    v, lo = df["onset_s"].to_numpy(), df["onset_after_s"].to_numpy()
+    v, lo = ch["onset_s"].to_numpy(), ch["onset_after_s"].to_numpy()
     for j in range(len(v)):
         for i in range(j):
             if lo[i] == lo[i] and v[j] == v[j] and lo[i] - v[j] > worst:
-                worst, pair = float(lo[i] - v[j]), (df["step"][j], df["step"][i])
+                worst, pair = float(lo[i] - v[j]), (ch["step"][j], ch["step"][i])
     df.attrs["worst_inversion_s"] = worst
     df.attrs["worst_inversion"] = pair
     return df.drop(columns=["first_after_s"])
@@ -146,7 +157,7 @@ def main(args) -> int:
         return 2
     import pandas as pd
     with pd.option_context("display.width", 160, "display.precision", 1):
-        print(df.to_string(index=False))
+        print(df.drop(columns=["in_chain"]).to_string(index=False))
     print(f"first times in the mission's order: {'yes' if df.attrs['in_order'] else 'no'}")
     print(f"onsets (a tenth of each step's events) in the mission's order: "
           f"{'yes' if df.attrs['onsets_in_order'] else 'no'}")

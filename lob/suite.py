@@ -32,7 +32,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-SUITE_VERSION = 4
+SUITE_VERSION = 5
 
 #: the fingerprint (:func:`fingerprint`) of every suite at each version: change an entry, then bump
 #: ``SUITE_VERSION`` and record the new fingerprints here
@@ -41,6 +41,7 @@ FINGERPRINTS = {
     2: {"full": "fb95617e2645a148", "short": "e4a1126db2a2b379"},   # oct-10-2025 version 2
     3: {"full": "7c152e91a1fb5af9", "short": "d6bd5ff04e767084"},   # its compiled_mms parameter (same fills)
     4: {"full": "180604ebbe574c48", "short": "9de71bafa9978e75"},   # oct-10-2025 version 3
+    5: {"full": "66b9f3047c3f3af7", "short": "3d2ae18aa11727c2"},   # version 4 (the liquidation-feed trigger)
 }
 
 COUNTERFACTUALS = ("mms-keep-quoting", "oracle-collateral", "no-loops", "half-leverage", "double-stink-bids")

@@ -18,7 +18,7 @@ def test_shipped_scenarios_are_found_and_valid():
     assert set(SHIPPED) <= set(files.names())
     for name in SHIPPED:
         builder, params, doc = files.load(name)
-        assert builder.__name__ == "oct_10_2025" and doc.data["version"] == 3
+        assert builder.__name__ == "oct_10_2025" and doc.data["version"] == 4
 
 
 @pytest.mark.parametrize("name", sorted(CHANGED))
