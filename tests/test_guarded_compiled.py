@@ -17,14 +17,19 @@ KW = dict(duration_s=1500.0, shock_s=200.0, n_alts=4, n_calm_alts=2, shock_tau_s
 COLS = ["agent", "first_pull_s", "trigger", "pulls", "reentries", "taken_over", "pnl"]
 
 
-@pytest.fixture(scope="module")
-def pair():
+def _twins(kw):
+    """{compiled: (simulation, result, market makers' table)} for the Python and the compiled makers."""
     out = {}
     for compiled in (False, True):
-        sim = Simulation(scenario_spec("oct-10-2025", compiled_mms=compiled, **KW), seed=3)
+        sim = Simulation(scenario_spec("oct-10-2025", compiled_mms=compiled, **kw), seed=3)
         res = sim.run()
         out[compiled] = (sim, res, crash.market_makers(res))
     return out
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return _twins(KW)
 
 
 def test_the_compiled_kind_is_used(pair):
@@ -62,12 +67,7 @@ FEED_KW = dict(KW, mm_forced_frac=(0.002, 0.02), mm_drawdown_bps=(1e5, 1e5), mm_
 
 @pytest.fixture(scope="module")
 def feed_pair():
-    out = {}
-    for compiled in (False, True):
-        sim = Simulation(scenario_spec("oct-10-2025", compiled_mms=compiled, **FEED_KW), seed=3)
-        res = sim.run()
-        out[compiled] = (sim, res, crash.market_makers(res))
-    return out
+    return _twins(FEED_KW)
 
 
 def test_liquidation_feed_trigger_identical_in_both_twins(feed_pair):

@@ -1,6 +1,8 @@
 """Stylized facts and metaorder impact of calm-day runs (issue #3).
 
-    python tools/calm_facts.py --hours 2 --seeds 0 1 2 --n-exec 10 [--set key=value ...]
+    python tools/calm_facts.py --hours 6.5 --seeds 0 1 2 --n-exec 10 [--set key=value ...]
+    python tools/calm_facts.py --hours 6.5 --seeds $(seq 0 23) --n-exec 10             # 5 lots/s: 0.42
+    python tools/calm_facts.py --hours 6.5 --seeds 0 1 2 --n-exec 10 --set exec_child_lots=100   # convex
 
 Per seed: excess kurtosis of 1-minute mid returns (bootstrap CI), the
 autocorrelation of r and |r| at lags 1-10, the spread distribution (time-

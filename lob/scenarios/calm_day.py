@@ -40,7 +40,8 @@ LATENT_PARAMS = (1.0, 1.0, 0.0005, 150.0, 200.0, 1.0, 30.0)
 def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 100, n_momentum: int = 12,
              n_mm: int = 2, n_exec: int = 0, python_mm=None, latent_book: bool = False,
              activity_feedback: bool = False, latent_traders: int = 0,
-             latent_params: tuple = LATENT_PARAMS, latent_python: bool = False) -> ScenarioSpec:
+             latent_params: tuple = LATENT_PARAMS, latent_python: bool = False,
+             exec_child_lots: int = 5) -> ScenarioSpec:
     """The spec; ``python_mm`` (a Strategy factory) adds one Python market maker.
 
     Opt-in mechanisms for the stylized facts (issue #3; both off by default,
@@ -59,17 +60,26 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
     * ``activity_feedback``: the ZI flow's rates rise with the mid's recent
       realized volatility (``agents.decide_zi``, ``ap[8:12]``), a
       Hawkes-like self-excitation for volatility clustering.
+    * ``n_exec`` metaorder executors work parents of 200 lots and more
+      (Pareto) as ``exec_child_lots`` market orders every second.  The
+      rest of the market trades about 16 lots/s, so the default 5 lots/s
+      is about a quarter of the volume while a parent runs (24%); impact
+      grows with that rate: the pooled exponent of the square-root fit is
+      0.35 at 3 lots/s, 0.42 [0.32, 0.53] at 5 (24 seeds), 0.63 at 10,
+      0.85 at 20, 1.11 at 50 and 1.38 at 100 (86% of the volume: the book
+      cannot refill between children and impact turns convex).
     * ``latent_traders=N`` (``latent_params``, see :data:`LATENT_PARAMS`):
       N latent traders of the latent order book (``agents.decide_latent``):
       hidden reservation prices placed around the mid, diffusing and
       following the news (the fundamental), revealed as limit orders near
       the touch and sent as IOCs when the price reaches them.  Measured
-      (``tools/calm_facts.py --set latent_traders=2000``, 6.5 h, seeds
-      0-2 pooled, 10 executors): impact exponent 0.88 [0.79, 0.98] against
-      1.38 [1.24, 1.60] for the default day, about 0.6 above 1,000 lots
+      (``tools/calm_facts.py --set latent_traders=2000 exec_child_lots=100``,
+      6.5 h, seeds 0-2 pooled, 10 executors at 100 lots/s): impact exponent
+      0.88 [0.79, 0.98] against 1.38 [1.24, 1.60] for the default day, about 0.6 above 1,000 lots
       (4.3 ticks at 1,220 lots, 14.3 at 9,760) and near linear below;
-      excess kurtosis of 1-minute returns 1.05 (default 55); return acf at
-      lag 1 -0.17 (default -0.11); |r| acf 0.05 at lag 1 (default 0.38).
+      excess kurtosis of 1-minute returns 1.05 (default 55, with those
+      executors); return acf at lag 1 -0.17 (default -0.11); |r| acf 0.05
+      at lag 1 (default 0.38).
       ``latent_python=True`` runs them as their readable Python twin
       (``strategies.latent_trader.LatentTrader``): identical fills, slower.
     """
@@ -108,8 +118,11 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
                                 first_wake_s=(0.0, 10.0), list_cap=4, order_events=False))
     if n_exec:
         # metaorder executors (for the price-impact law): parents of 200+
-        # lots (Pareto tail 1.5, up to 50,000), 100 lots every 1 s
-        agents.append(AgentSpec(kind=L.KIND_EXECUTOR, count=n_exec, params=(600.0, 1.5, 200.0, 1.0, 100.0, 50000.0),
+        # lots (Pareto tail 1.5, up to 50,000), exec_child_lots every 1 s
+        if not exec_child_lots >= 1:
+            raise ValueError(f"exec_child_lots must be >= 1 lot, got {exec_child_lots}")
+        agents.append(AgentSpec(kind=L.KIND_EXECUTOR, count=n_exec,
+                                params=(600.0, 1.5, 200.0, 1.0, float(exec_child_lots), 50000.0),
                                 balances={"USD": 100_000_000, "XYZ": 100_000}, lat_order_ns=1_000_000,
                                 lat_md_ns=1_000_000, first_wake_s=(0.0, min(600.0, duration_s)), list_cap=4))
     if python_mm is not None:
