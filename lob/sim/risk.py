@@ -26,7 +26,12 @@ running :class:`~lob.sim.model.Simulation`:
   account back), or nothing sellable is left (the account stays closed; a
   negative quote balance is paid by the insurance fund as far as it can);
 * each executed slice pays ``fee_rate`` of its notional to the fund, capped
-  at the account's remaining net equity.
+  at the account's remaining net equity;
+* every forced sell joins the venue's public **liquidation feed** (as
+  Binance's ``forceOrder`` stream): per book, the lots sent, decayed as
+  ``exp(-age / feed_tau_s)`` (:meth:`RiskEngine.forced_sells`,
+  ``Strategy.forced_sells()``; mirrored to the compiled market makers),
+  which a market maker's kill switch may watch (``max_forced_lots``).
 
 Money only moves through the books (fills) or between an account and the
 fund (fees, deficits), so every asset stays conserved to the atom.
