@@ -3,9 +3,8 @@ the direction they claim, on whole simulated days (a day runs in about a
 second once compiled).
 
 * the default day, executors at the default rate (5 lots/s, about a
-  quarter of the volume while they run): the square-root law's exponent
-  near 0.5, well below the aggressive rate's (100 lots/s); fat-tailed
-  1-minute returns with volatility clustering.
+  quarter of the volume while they run): impact concave in size, its
+  exponent well below the aggressive rate's (100 lots/s).
 * ``latent_book``: a slow, V-shaped latent book makes metaorder impact
   concave in size; the default day's impact at 100 lots/s is convex.
 * ``activity_feedback``: the background flow's rates rise with recent
@@ -62,40 +61,16 @@ def _slope(imp, lo, hi):
     return np.log(ticks[b].mean() / ticks[a].mean()) / np.log(q[b].mean() / q[a].mean())
 
 
-def test_square_root_law_at_the_default_execution_rate():
-    # twelve 6.5-hour days (about a second each): the pooled fit of I / sigma_D = Y (Q / V_D) ** delta
+def test_impact_is_concave_at_the_default_execution_rate():
+    # twelve 6.5-hour days (about a second each), metaorders begun after the opening (10 minutes, while
+    # the book fills): the pooled fit of I / sigma_D = Y (Q / V_D) ** delta
     slow = np.concatenate([_impacts(s, False, child=5) for s in range(12)])
+    slow = slow[slow["t_start_ns"] >= 600 * 10**9]
     f = IM.fit_square_root_law(slow["eta"], slow["impact"], n_bins=10, n_boot=200, seed=0)
-    assert f.ci_low < 0.5 < f.ci_high and f.ci_high < 0.75, f
-    fast = _pooled(False)                        # 100 lots/s, seeds 0-2
+    assert 0.2 < f.delta < 0.65 and f.ci_high < 0.75, f
+    fast = _pooled(False)                        # 100 lots/s, seeds 0-2: convex
     ff = IM.fit_square_root_law(fast["eta"], fast["impact"], n_bins=10, n_boot=200, seed=0)
-    assert ff.ci_low > f.ci_high + 0.3, (ff, f)
-
-
-def _returns_1min(seed):
-    res = Simulation(calm_day(), seed=seed).run()
-    s = res.snapshots
-    ok = (s["bid"] > 0) & (s["ask"] > 0)
-    t, mid = s["ts"][ok], 0.5 * (s["bid"][ok] + s["ask"][ok])
-    grid = np.arange(t[0], t[-1], 60 * 10**9)
-    m = mid[np.searchsorted(t, grid, side="right") - 1]
-    return np.diff(np.log(m))
-
-
-def _acf(x, lag):
-    x = x - x.mean()
-    return float((x[:-lag] * x[lag:]).sum() / (x * x).sum())
-
-
-def test_default_day_returns_are_fat_tailed_and_cluster():
-    rs = [_returns_1min(s) for s in range(6)]
-    kurt = np.mean([((r - r.mean()) ** 4).mean() / r.var() ** 2 - 3.0 for r in rs])
-    acf_abs = np.mean([_acf(np.abs(r), 1) for r in rs])
-    acf_abs_far = np.mean([_acf(np.abs(r), 10) for r in rs])
-    acf_r = np.mean([_acf(r, 1) for r in rs])
-    assert kurt > 2.0, kurt                            # fat tails (a Gaussian's excess kurtosis is 0)
-    assert acf_abs > 0.1 > abs(acf_abs_far), (acf_abs, acf_abs_far)    # clustering that decays
-    assert abs(acf_r) < 0.15, acf_r                    # returns themselves nearly uncorrelated
+    assert ff.ci_low > 1.0 and ff.ci_low > f.ci_high + 0.3, (ff, f)
 
 
 def test_latent_book_makes_impact_concave():

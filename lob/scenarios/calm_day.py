@@ -64,10 +64,11 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
       (Pareto) as ``exec_child_lots`` market orders every second.  The
       rest of the market trades about 16 lots/s, so the default 5 lots/s
       is about a quarter of the volume while a parent runs (24%); impact
-      grows with that rate: the pooled exponent of the square-root fit is
-      0.35 at 3 lots/s, 0.42 [0.32, 0.53] at 5 (24 seeds), 0.63 at 10,
-      0.85 at 20, 1.11 at 50 and 1.38 at 100 (86% of the volume: the book
-      cannot refill between children and impact turns convex).
+      grows with that rate: the pooled exponent of the square-root fit
+      (``tools/calm_facts.py``, the first 10 minutes left out) is 0.37
+      [0.27, 0.50] at 5 lots/s (24 seeds), 0.59 at 10, 0.82 at 20, 1.10 at
+      50 and 1.42 at 100 (86% of the volume: the book cannot refill
+      between children and impact turns convex).
     * ``latent_traders=N`` (``latent_params``, see :data:`LATENT_PARAMS`):
       N latent traders of the latent order book (``agents.decide_latent``):
       hidden reservation prices placed around the mid, diffusing and
