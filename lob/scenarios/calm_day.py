@@ -75,7 +75,8 @@ def calm_day(*, duration_s: float = DAY_S, n_noise: int = 1000, n_value: int = 1
       following the news (the fundamental), revealed as limit orders near
       the touch and sent as IOCs when the price reaches them.  Measured
       (``tools/calm_facts.py --set latent_traders=2000 exec_child_lots=100``,
-      6.5 h, seeds 0-2 pooled, 10 executors at 100 lots/s): impact exponent
+      6.5 h, seeds 0-2 pooled, 10 executors at 100 lots/s; measured before
+      ``--warmup``, the opening included): impact exponent
       0.88 [0.79, 0.98] against 1.38 [1.24, 1.60] for the default day, about 0.6 above 1,000 lots
       (4.3 ticks at 1,220 lots, 14.3 at 9,760) and near linear below;
       excess kurtosis of 1-minute returns 1.05 (default 55, with those
