@@ -86,7 +86,7 @@ def timeline(run_dir, depeg: float = 0.97):
     chain_t = [] if unw is None else (unw["ts"] / 1e9).tolist()
     add(STEPS[1], ex if ex else chain_t)
     st = table("stress")
-    dep = []
+    dep, step_s = [], 1.0
     if st is not None:
         u = st[st["symbol"].str.startswith("USDe/")]
         big = summary.get("risk_venue")
@@ -94,8 +94,9 @@ def timeline(run_dir, depeg: float = 0.97):
             u = u[u["venue"] == big]
         dep = u.loc[u["mid"] < depeg, "t_s"].tolist()
         dt = np.diff(np.sort(u["t_s"].unique()))
-        step_s = float(np.median(dt)) if len(dt) else 1.0
-    add(STEPS[2], dep, state_dt=step_s if st is not None else 1.0)
+        if len(dt):
+            step_s = float(np.median(dt))
+    add(STEPS[2], dep, state_dt=step_s)
     liq = table("chain_liquidations")
     add(STEPS[3], ([] if liq is None else (liq["ts"] / 1e9).tolist())
         + ([] if lp is None else lp["taken_over_s"].tolist()))

@@ -85,9 +85,11 @@ class LatentTrader(Strategy):
             return v
         return float(bid if bid > 0 else ask)
 
-    def _cancel(self):
-        self.cancel_all()
-        self.resting_px = 0
+    def _withdraw(self):
+        """Its revealed order cancelled (``agents._latent_withdraw``)."""
+        if self.resting_px > 0:
+            self.cancel_all()
+            self.resting_px = 0
 
     def on_wakeup(self, now):
         c, W, a = self.config, self._sim.W, self.agent
@@ -130,14 +132,12 @@ class LatentTrader(Strategy):
                 elif not self.buy and bid > 0 and r - bid <= c.reveal_ticks:
                     px = int(math.ceil(r))
                 if px != self.resting_px:
-                    if self.resting_px > 0:
-                        self._cancel()
+                    self._withdraw()
                     if px >= 1:
                         self.submit(C.BUY if self.buy else C.SELL, px, q)
                         self.resting_px = px
         if renew:                                                          # 6. a new intention
-            if self.resting_px > 0:
-                self._cancel()
+            self._withdraw()
             if mid > 0.0:
                 x = (2.0 * R.uniform(W.arng, a) - 1.0) * c.band_ticks
                 r = mid + x

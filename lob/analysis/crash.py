@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..margin import risk_engine as RE
+from ..sim import layout as L
 
 
 def _quote_units(res, book: int) -> tuple[float, float]:
@@ -67,7 +68,7 @@ def loopers(res) -> pd.DataFrame:
     for a, st in sorted(res.sim.strategies.items()):
         if not hasattr(st, "unwind_ns"):
             continue
-        acct = int(res.sim.W.agents[a, 1])
+        acct = int(res.sim.W.agents[a, L.A_ACCOUNT])
         rows.append(dict(agent=int(a), account=acct,
                          unwind_s=st.unwind_ns / 1e9 if st.unwind_ns is not None else np.nan,
                          taken_over_s=taken.get(acct, np.nan)))
@@ -162,7 +163,6 @@ def market_makers(res) -> pd.DataFrame:
     f = res.fills
     rows = []
     from ..sim import guarded as G
-    from ..sim import layout as L
     mms = {a: st for a, st in sim.strategies.items() if getattr(st, "risk", None) is not None}
     # compiled guarded market makers (KIND_GUARDED_MM) keep their pull record in the world
     mms.update({int(a): None for a in np.nonzero(sim.W.agents[:, L.A_KIND] == L.KIND_GUARDED_MM)[0]})
@@ -178,7 +178,7 @@ def market_makers(res) -> pd.DataFrame:
             trig = risk.pulls[0][1] if risk.pulls else None
             n_pulls, n_re = len(risk.pulls), len(risk.reentries)
             b = st.book
-        acct = int(sim.W.agents[a, 1])
+        acct = int(sim.W.agents[a, L.A_ACCOUNT])
         tick, _ = _quote_units(res, b)
         last = f["price"][f["book"] == b]
         px = float(last[-1]) * tick if len(last) else np.nan

@@ -156,17 +156,15 @@ class ExchangeLooper(Strategy):
     def __init__(self, drawdown: float, slice_frac: float = 0.2):
         self.drawdown, self.slice_frac = drawdown, slice_frac
         self.alt0 = None
-        self.unwinding = False
         self.unwind_ns = None          # when it started unwinding (venue time, ns); None: never
 
     def on_wakeup(self, now):
         _, _, alt = self.bbo(ALT_BOOK)
         if self.alt0 is None:
             self.alt0 = alt or None
-        elif alt and not self.unwinding and alt < self.alt0 * (1 - self.drawdown):
-            self.unwinding = True
+        elif alt and self.unwind_ns is None and alt < self.alt0 * (1 - self.drawdown):
             self.unwind_ns = now
-        if self.unwinding and not self.open_orders():
+        if self.unwind_ns is not None and not self.open_orders():
             loan = -self.units("USDT")
             usde = self.units("USDe")
             if loan <= 0 or usde < 1:

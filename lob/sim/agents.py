@@ -355,6 +355,14 @@ def decide_executor(W, a, now):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _latent_withdraw(W, a, now):
+    """A latent trader's revealed order (``ast[4]``, its price; 0: none) cancelled."""
+    if W.ast[a, 4] > 0.0:
+        _cancel_all(W, a, now)
+        W.ast[a, 4] = 0.0
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def decide_latent(W, a, now):
     """A latent trader of the latent order book (Donier, Bonart,
     Mastromatteo & Bouchaud 2015): an intention to trade ``~ap[4]`` lots at a
@@ -421,16 +429,12 @@ def decide_latent(W, a, now):
             elif not buy and bid > 0 and r - bid <= W.ap[a, 6]:
                 px = int(math.ceil(r))
             if px != int(W.ast[a, 4]):
-                if W.ast[a, 4] > 0.0:
-                    _cancel_all(W, a, now)
-                    W.ast[a, 4] = 0.0
+                _latent_withdraw(W, a, now)
                 if px >= 1:
                     send(W, a, now, C.LIMIT, b, C.BUY if buy else C.SELL, px, q, 0, 0)
                     W.ast[a, 4] = float(px)
     if renew:
-        if W.ast[a, 4] > 0.0:
-            _cancel_all(W, a, now)
-            W.ast[a, 4] = 0.0
+        _latent_withdraw(W, a, now)
         if mid > 0.0:
             x = (2.0 * rng.uniform(W.arng, a) - 1.0) * W.ap[a, 3]
             r = mid + x

@@ -687,10 +687,7 @@ class RiskEngine(Strategy):
 
     def _feed(self, b, lots, now):
         """A forced sell of ``lots`` on book ``b`` at ``now`` (ns) joins the feed."""
-        f = self.forced[b]
-        if f > 0.0:
-            f *= math.exp(-(now - self.forced_t[b]) / self._tau_ns)
-        self.forced[b] = f + lots
+        self.forced[b] = self.forced_sells(b, now) + lots
         self.forced_t[b] = float(now)
         if self.forced_first[b] != self.forced_first[b]:
             self.forced_first[b] = float(now)
